@@ -1,0 +1,124 @@
+"""Demo data for local use (SPEC §7). Idempotent: running it again changes nothing.
+Refused under production settings."""
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from oauth2_provider.models import get_application_model
+
+from bank.models import AccountType, CardType, MonetaryAccount
+from bank.services.accounts import account_deposit, account_open
+from bank.services.cards import card_order
+from bank.services.payments import payment_create
+from connections import scopes
+
+DEMO_PASSWORD = "demo-pass-123"  # noqa: S105  (local demo data only, SPEC §7)
+DEMO_CLIENT_ID = "demo-budget-app"
+DEMO_CLIENT_SECRET = "demo-budget-secret"  # noqa: S105  (local demo data only, SPEC §7)
+DEMO_REDIRECT_URI = "http://127.0.0.1:8001/callback"
+
+CUSTOMERS = [
+    ("alice", "alice@example.com", "Alice", "Jansen", Decimal("2500.00")),
+    ("bob", "bob@example.com", "Bob", "de Vries", Decimal("1200.00")),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo customers alice and bob, the staff user admin and the Budget Buddy app."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not getattr(settings, "BANK_DEMO_DATA_ALLOWED", False):
+            raise CommandError("Demo data is for local use only; these settings do not allow it.")
+        with transaction.atomic():
+            admin = self._user("admin", "admin@example.com", "Bank", "Staff", staff=True)
+            customers = {
+                username: (self._user(username, email, first, last), opening)
+                for username, email, first, last, opening in CUSTOMERS
+            }
+            for user, opening in customers.values():
+                self._accounts(user, opening, admin)
+            alice, bob = customers["alice"][0], customers["bob"][0]
+            self._first_payments(alice, bob)
+            self._application(admin)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready. Customers: alice, bob; staff: admin; password: {DEMO_PASSWORD}. "
+                f"OAuth client: {DEMO_CLIENT_ID} / {DEMO_CLIENT_SECRET}."
+            )
+        )
+
+    def _user(self, username: str, email: str, first: str, last: str, staff: bool = False) -> Any:
+        user, created = get_user_model().objects.get_or_create(
+            username=username,
+            defaults={"email": email, "first_name": first, "last_name": last, "is_staff": staff, "is_superuser": staff},
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        return user
+
+    def _accounts(self, user: Any, opening: Decimal, admin: Any) -> None:
+        if MonetaryAccount.objects.filter(owner=user).exists():
+            return
+        main = account_open(owner=user, type=AccountType.BANK, description="Main account", actor=user)
+        account_open(
+            owner=user, type=AccountType.SAVINGS, description="Savings", savings_goal=Decimal("5000.00"), actor=user
+        )
+        account_deposit(account=main, amount=opening, description="Opening deposit", actor=admin)
+        card_order(
+            customer=user, type=CardType.DEBIT, name_on_card=user.get_full_name(), primary_account=main, actor=user
+        )
+
+    def _first_payments(self, alice: Any, bob: Any) -> None:
+        alice_main = MonetaryAccount.objects.filter(owner=alice, type=AccountType.BANK).order_by("id").first()
+        bob_main = MonetaryAccount.objects.filter(owner=bob, type=AccountType.BANK).order_by("id").first()
+        alice_savings = MonetaryAccount.objects.filter(owner=alice, type=AccountType.SAVINGS).order_by("id").first()
+        assert alice_main and bob_main and alice_savings
+        if alice_main.payments.count() > 1:
+            return
+        payment_create(
+            customer=alice,
+            source=alice_main,
+            amount=Decimal("42.50"),
+            description="Dinner, thanks!",
+            counterparty={"type": "EMAIL", "value": bob.email},
+            actor=alice,
+        )
+        payment_create(
+            customer=alice,
+            source=alice_main,
+            amount=Decimal("300.00"),
+            description="Monthly saving",
+            counterparty={"type": "IBAN", "value": alice_savings.iban},
+            actor=alice,
+        )
+        payment_create(
+            customer=bob,
+            source=bob_main,
+            amount=Decimal("19.99"),
+            description="Music subscription",
+            counterparty={"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Streamly B.V."},
+            actor=bob,
+        )
+
+    def _application(self, admin: Any) -> None:
+        Application = get_application_model()
+        if Application.objects.filter(client_id=DEMO_CLIENT_ID).exists():
+            return
+        Application.objects.create(
+            client_id=DEMO_CLIENT_ID,
+            client_secret=DEMO_CLIENT_SECRET,
+            name="Budget Buddy",
+            user=admin,
+            client_type=Application.CLIENT_CONFIDENTIAL,
+            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+            redirect_uris=DEMO_REDIRECT_URI,
+            allowed_scopes=" ".join(scopes.ALL),
+            developer_name="Budget Buddy Ltd",
+            website="https://budgetbuddy.example",
+            verified=True,
+        )

@@ -1,0 +1,329 @@
+"""The bank's domain: monetary accounts, the ledger (movements and payments), draft payments,
+cards, payment requests and the audit log.
+
+Invariants live here and in the database: amounts are positive, a balance never goes below its
+overdraft limit, payments and audit events are append-only (database triggers, see migrations).
+Every write goes through `bank.services`.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from .money import MoneyField, currency_field
+
+
+class AccountType(models.TextChoices):
+    BANK = "BANK", "Bank account"
+    SAVINGS = "SAVINGS", "Savings account"
+    JOINT = "JOINT", "Joint account"
+
+
+class AccountStatus(models.TextChoices):
+    ACTIVE = "ACTIVE", "Active"
+    BLOCKED = "BLOCKED", "Blocked"
+    CANCELLED = "CANCELLED", "Cancelled"
+
+
+class MonetaryAccount(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_accounts")
+    type = models.CharField(max_length=8, choices=AccountType.choices, default=AccountType.BANK)
+    description = models.CharField(max_length=100)
+    iban = models.CharField(max_length=34, unique=True)
+    currency = currency_field()
+    balance = MoneyField(default=0)
+    overdraft_limit = MoneyField(default=0, help_text="How far below zero the balance may go.")
+    savings_goal = MoneyField(null=True, blank=True)
+    status = models.CharField(max_length=9, choices=AccountStatus.choices, default=AccountStatus.ACTIVE)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(balance__gte=-F("overdraft_limit")), name="account_balance_above_overdraft_limit"
+            ),
+            models.CheckConstraint(condition=Q(overdraft_limit__gte=0), name="account_overdraft_limit_not_negative"),
+            models.CheckConstraint(
+                condition=Q(savings_goal__isnull=True) | Q(savings_goal__gt=0), name="account_savings_goal_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description} ({self.iban})"
+
+
+class CoOwnerStatus(models.TextChoices):
+    PENDING = "PENDING", "Invited"
+    ACCEPTED = "ACCEPTED", "Accepted"
+    REJECTED = "REJECTED", "Rejected"
+    REVOKED = "REVOKED", "Revoked"
+
+
+class CoOwner(models.Model):
+    """A second owner of a joint account, who accepts or rejects the invitation in their own pages."""
+
+    account = models.ForeignKey(MonetaryAccount, on_delete=models.CASCADE, related_name="co_owners")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="co_ownerships")
+    status = models.CharField(max_length=8, choices=CoOwnerStatus.choices, default=CoOwnerStatus.PENDING)
+    invited_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["account", "user"], name="co_owner_once_per_account")]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.account} ({self.status})"
+
+
+class CounterpartyType(models.TextChoices):
+    IBAN = "IBAN", "IBAN"
+    EMAIL = "EMAIL", "Email"
+
+
+class Counterparty(models.Model):
+    """The Pointer of the API: who is on the other side of a payment or request."""
+
+    counterparty_type = models.CharField(max_length=5, choices=CounterpartyType.choices)
+    counterparty_value = models.CharField(max_length=254)
+    counterparty_name = models.CharField(max_length=140, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class MovementKind(models.TextChoices):
+    INTERNAL = "INTERNAL", "Between two accounts of the bank"
+    EXTERNAL = "EXTERNAL", "To an IBAN outside the bank"
+    DEPOSIT = "DEPOSIT", "Deposit into the bank"
+
+
+class Movement(models.Model):
+    """One movement of money: the ledger row that its payments (legs) balance against.
+
+    INTERNAL has two payments that sum to zero; EXTERNAL has one payment of -amount; DEPOSIT has one
+    payment of +amount. `check_ledger` verifies exactly this.
+    """
+
+    kind = models.CharField(max_length=8, choices=MovementKind.choices)
+    amount = MoneyField()
+    currency = currency_field()
+    description = models.CharField(max_length=140, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="movement_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount} {self.currency}"
+
+
+class Payment(Counterparty):
+    """One leg of a movement, on one account. Signed from the account's side. Never edited or deleted."""
+
+    movement = models.ForeignKey(Movement, on_delete=models.PROTECT, related_name="payments")
+    monetary_account = models.ForeignKey(MonetaryAccount, on_delete=models.PROTECT, related_name="payments")
+    amount = MoneyField()
+    currency = currency_field()
+    description = models.CharField(max_length=140, blank=True)
+    counterparty_account = models.ForeignKey(
+        MonetaryAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    balance_after = MoneyField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [models.CheckConstraint(condition=~Q(amount=0), name="payment_amount_not_zero")]
+        indexes = [
+            models.Index(fields=["monetary_account", "-id"], name="payment_account_newest"),
+            models.Index(fields=["monetary_account", "created"], name="payment_account_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {self.currency} on {self.monetary_account_id}"
+
+
+class DraftStatus(models.TextChoices):
+    PENDING = "PENDING", "Waiting for approval"
+    ACCEPTED = "ACCEPTED", "Approved and paid"
+    REJECTED = "REJECTED", "Rejected"
+    CANCELLED = "CANCELLED", "Cancelled"
+    EXPIRED = "EXPIRED", "Expired"
+
+
+class DraftPayment(models.Model):
+    """Payments that an app prepared and that only the customer can approve."""
+
+    monetary_account = models.ForeignKey(MonetaryAccount, on_delete=models.PROTECT, related_name="draft_payments")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    application = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    connection = models.ForeignKey(
+        "connections.Connection", on_delete=models.PROTECT, null=True, blank=True, related_name="draft_payments"
+    )
+    status = models.CharField(max_length=9, choices=DraftStatus.choices, default=DraftStatus.PENDING)
+    expires_at = models.DateTimeField()
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True, help_text="Why it was rejected or cancelled.")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["monetary_account", "status", "-id"], name="draft_account_status")]
+
+    def __str__(self) -> str:
+        return f"Draft {self.pk} ({self.status})"
+
+
+class DraftPaymentEntry(Counterparty):
+    draft = models.ForeignKey(DraftPayment, on_delete=models.CASCADE, related_name="entries")
+    amount = MoneyField()
+    currency = currency_field()
+    description = models.CharField(max_length=140, blank=True)
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name_plural = "draft payment entries"
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="draft_entry_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} to {self.counterparty_value}"
+
+
+class CardType(models.TextChoices):
+    DEBIT = "DEBIT", "Debit card"
+    VIRTUAL = "VIRTUAL", "Virtual card"
+
+
+class CardStatus(models.TextChoices):
+    ORDERED = "ORDERED", "Ordered"
+    ACTIVE = "ACTIVE", "Active"
+    FROZEN = "FROZEN", "Frozen"
+    CANCELLED = "CANCELLED", "Cancelled"
+    EXPIRED = "EXPIRED", "Expired"
+
+
+class Card(models.Model):
+    """A payment card. The bank's card processor holds the number; we keep only its last four digits."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cards")
+    type = models.CharField(max_length=7, choices=CardType.choices)
+    status = models.CharField(max_length=9, choices=CardStatus.choices, default=CardStatus.ORDERED)
+    name_on_card = models.CharField(max_length=26)
+    last_four = models.CharField(max_length=4)
+    expiry_date = models.DateField()
+    primary_account = models.ForeignKey(MonetaryAccount, on_delete=models.PROTECT, related_name="cards")
+    secondary_account = models.ForeignKey(
+        MonetaryAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="backup_cards"
+    )
+    daily_limit = MoneyField()
+    currency = currency_field()
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(daily_limit__gte=0), name="card_daily_limit_not_negative"),
+            models.CheckConstraint(
+                condition=~Q(secondary_account=F("primary_account")), name="card_secondary_differs_from_primary"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} •••• {self.last_four}"
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "PENDING", "Waiting for an answer"
+    ACCEPTED = "ACCEPTED", "Paid"
+    REJECTED = "REJECTED", "Rejected"
+    REVOKED = "REVOKED", "Revoked"
+
+
+class RequestInquiry(Counterparty):
+    """A payment request that a customer sent (to another customer, by email or by IBAN)."""
+
+    monetary_account = models.ForeignKey(MonetaryAccount, on_delete=models.PROTECT, related_name="request_inquiries")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    connection = models.ForeignKey(
+        "connections.Connection", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    amount = MoneyField()
+    currency = currency_field()
+    description = models.CharField(max_length=140, blank=True)
+    status = models.CharField(max_length=8, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "request inquiries"
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="request_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"Request {self.pk}: {self.amount} from {self.counterparty_value}"
+
+
+class RequestResponse(models.Model):
+    """The same request as its payer sees it, on the payer's account. The payer answers it."""
+
+    inquiry = models.OneToOneField(RequestInquiry, on_delete=models.PROTECT, related_name="response")
+    monetary_account = models.ForeignKey(MonetaryAccount, on_delete=models.PROTECT, related_name="request_responses")
+    status = models.CharField(max_length=8, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Response {self.pk} to request {self.inquiry_id}"
+
+
+class ActorType(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    STAFF = "staff", "Staff"
+    APP = "app", "Connected app"
+    SYSTEM = "system", "System"
+
+
+class AuditEvent(models.Model):
+    """Append-only record of every act that changes money, a card, an account or a connection,
+    and of security events. Never holds a token, code, secret or card number."""
+
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    action = models.CharField(max_length=64, db_index=True)
+    actor_type = models.CharField(max_length=8, choices=ActorType.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    customer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events"
+    )
+    application = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    connection = models.ForeignKey(
+        "connections.Connection", on_delete=models.PROTECT, null=True, blank=True, related_name="audit_events"
+    )
+    target_type = models.CharField(max_length=32, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["connection", "-id"], name="audit_connection_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.created:%Y-%m-%d %H:%M:%S} {self.action}"

@@ -1,0 +1,137 @@
+"""Reads: which accounts belong to a customer, and who a Pointer names."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Case, Q, QuerySet, When
+from django.utils import timezone
+from schwifty import IBAN
+from schwifty.exceptions import SchwiftyException
+
+from .errors import ValidationFailed
+from .models import (
+    AccountStatus,
+    AccountType,
+    CoOwner,
+    CoOwnerStatus,
+    CounterpartyType,
+    DraftPayment,
+    DraftStatus,
+    MonetaryAccount,
+    Payment,
+    RequestResponse,
+    RequestStatus,
+)
+
+
+def display_name(user: Any) -> str:
+    return user.get_full_name() or user.username
+
+
+def accounts_of(user: Any) -> QuerySet[MonetaryAccount]:
+    """Every account the customer owns or co-owns (an accepted joint invitation)."""
+    return MonetaryAccount.objects.filter(
+        Q(owner=user) | Q(co_owners__user=user, co_owners__status=CoOwnerStatus.ACCEPTED)
+    ).distinct()
+
+
+def is_own_account(user: Any, account: MonetaryAccount) -> bool:
+    return accounts_of(user).filter(pk=account.pk).exists()
+
+
+def normalise_iban(value: str) -> str:
+    try:
+        return str(IBAN(value).compact)
+    except SchwiftyException as exc:
+        raise ValidationFailed(f"{value!r} is not a valid IBAN: {exc}", code="invalid_iban", field="value") from exc
+
+
+@dataclass(frozen=True)
+class ResolvedCounterparty:
+    """A Pointer after resolution: an account of this bank, or an IBAN outside it."""
+
+    type: str
+    value: str
+    name: str
+    account: MonetaryAccount | None
+
+    @property
+    def is_internal(self) -> bool:
+        return self.account is not None
+
+
+def main_account_of(user: Any) -> MonetaryAccount | None:
+    """Where money sent to a customer by email lands: their oldest active bank account."""
+    return (
+        MonetaryAccount.objects.filter(owner=user, status=AccountStatus.ACTIVE)
+        # BANK before JOINT before SAVINGS, then the oldest.
+        .order_by(Case(When(type=AccountType.BANK, then=0), When(type=AccountType.JOINT, then=1), default=2), "id")
+        .first()
+    )
+
+
+def counterparty_resolve(*, type: str, value: str, name: str = "") -> ResolvedCounterparty:
+    if type == CounterpartyType.EMAIL:
+        user = get_user_model().objects.filter(email__iexact=value.strip(), is_active=True).first()
+        account = main_account_of(user) if user else None
+        if user is None or account is None:
+            raise ValidationFailed(
+                "No customer of the bank has this email address.", code="unknown_email", field="value"
+            )
+        return ResolvedCounterparty(type=type, value=user.email, name=display_name(user), account=account)
+    if type == CounterpartyType.IBAN:
+        iban = normalise_iban(value)
+        account = MonetaryAccount.objects.select_related("owner").filter(iban=iban).first()
+        if account is not None:
+            return ResolvedCounterparty(type=type, value=iban, name=display_name(account.owner), account=account)
+        if not name.strip():
+            raise ValidationFailed("A name is required with an IBAN.", code="name_required", field="name")
+        return ResolvedCounterparty(type=type, value=iban, name=name.strip(), account=None)
+    raise ValidationFailed("A counterparty type is IBAN or EMAIL.", code="invalid_counterparty_type", field="type")
+
+
+# --- The customer's own pages ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Waiting:
+    drafts: int
+    requests: int
+    invitations: int
+
+    @property
+    def total(self) -> int:
+        return self.drafts + self.requests + self.invitations
+
+
+def pending_drafts(user: Any) -> QuerySet[DraftPayment]:
+    return DraftPayment.objects.filter(
+        monetary_account__in=accounts_of(user).values("pk"), status=DraftStatus.PENDING, expires_at__gt=timezone.now()
+    )
+
+
+def pending_responses(user: Any) -> QuerySet[RequestResponse]:
+    return RequestResponse.objects.filter(
+        monetary_account__in=accounts_of(user).values("pk"), status=RequestStatus.PENDING
+    )
+
+
+def pending_invitations(user: Any) -> QuerySet[CoOwner]:
+    return CoOwner.objects.filter(user=user, status=CoOwnerStatus.PENDING).select_related("account", "account__owner")
+
+
+def waiting_for(user: Any) -> Waiting:
+    return Waiting(
+        drafts=pending_drafts(user).count(),
+        requests=pending_responses(user).count(),
+        invitations=pending_invitations(user).count(),
+    )
+
+
+def recent_payments(user: Any, limit: int = 10) -> QuerySet[Payment]:
+    return (
+        Payment.objects.filter(monetary_account__in=accounts_of(user).values("pk"))
+        .select_related("monetary_account")
+        .order_by("-id")[:limit]
+    )

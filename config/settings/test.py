@@ -1,0 +1,19 @@
+"""Tests: fast password hashing, demo data allowed, PostgreSQL when DATABASE_URL is set."""
+
+import os
+
+from .base import *  # noqa: F403
+
+SECRET_KEY = "test-only-not-a-secret"  # noqa: S105
+DEBUG = False
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "connections.hashers.ClientSecretHasher",
+]
+BANK_DEMO_DATA_ALLOWED = True
+os.environ.setdefault("DJANGO_TEST", "1")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class ConnectionsConfig(AppConfig):
+    name = "connections"
+    verbose_name = "App connections"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401  (connects the toolkit's signals to the audit log)

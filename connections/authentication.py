@@ -1,0 +1,29 @@
+"""API authentication: the toolkit's bearer-token check, plus the connection behind the token.
+
+The validator already refuses tokens of revoked or expired connections and suspended apps (one
+query: token, app, user and connection together). This class exposes the connection to the views
+and records "last used" without a write on every request.
+"""
+
+from typing import Any
+
+from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from rest_framework.request import Request
+
+from .services import connection_touch
+
+
+class ConnectionAuthentication(OAuth2Authentication):
+    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+        result = super().authenticate(request)
+        if result is None:
+            return None
+        user, token = result
+        connection_touch(token.connection)
+        return user, token
+
+    def authenticate_header(self, request: Request) -> str:
+        error = getattr(request, "oauth2_error", {}) or {"error": "invalid_token"}
+        error.setdefault("error", "invalid_token")
+        setattr(request, "oauth2_error", error)  # noqa: B010  (DRF Request proxies unknown attributes)
+        return super().authenticate_header(request)

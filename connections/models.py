@@ -1,0 +1,194 @@
+"""The OAuth side: the toolkit's models (swapped to carry the bank's policy and the connection)
+and the Connection, one customer's authorization of one application."""
+
+import ipaddress
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from oauth2_provider.models import (
+    AbstractAccessToken,
+    AbstractApplication,
+    AbstractGrant,
+    AbstractIDToken,
+    AbstractRefreshToken,
+)
+
+from . import scopes
+
+
+def default_allowed_scopes() -> str:
+    return " ".join(scopes.READ_ONLY)
+
+
+def is_loopback_http(uri: str) -> bool:
+    parts = urlsplit(uri)
+    if parts.scheme != "http" or not parts.port:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname or "").is_loopback
+    except ValueError:
+        return False
+
+
+def redirect_uri_scheme_allowed(uri: str) -> bool:
+    """https anywhere; plain http only to a loopback address with a port (RFC 8252 native apps)."""
+    return urlsplit(uri).scheme == "https" or is_loopback_http(uri)
+
+
+class Application(AbstractApplication):
+    """An OAuth client, with the policy that staff set for it."""
+
+    allowed_scopes = models.TextField(
+        default=default_allowed_scopes,
+        help_text="Space-separated scopes this application may ask for. New applications get the read-only ones.",
+    )
+    verified = models.BooleanField(default=False, help_text="The bank has checked who the developer is.")
+    developer_name = models.CharField(max_length=140, blank=True)
+    website = models.URLField(blank=True)
+    logo_url = models.URLField(blank=True)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta(AbstractApplication.Meta):
+        swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+
+    def allowed_scope_list(self) -> list[str]:
+        return scopes.ordered(self.allowed_scopes.split())
+
+    def is_usable(self, request: object) -> bool:
+        return self.suspended_at is None
+
+    def get_allowed_schemes(self) -> list[str]:
+        return ["https", "http"]
+
+    def redirect_uri_allowed(self, uri: str) -> bool:
+        return redirect_uri_scheme_allowed(uri) and super().redirect_uri_allowed(uri)
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        try:
+            super().clean()
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        for uri in self.redirect_uris.split():
+            if not redirect_uri_scheme_allowed(uri):
+                errors.setdefault("redirect_uris", []).append(
+                    f"{uri}: redirect URIs must use https, or http only to 127.0.0.1 or localhost with a port."
+                )
+        unknown = set(self.allowed_scopes.split()) - set(scopes.ALL) - {scopes.INTROSPECTION}
+        if unknown:
+            errors["allowed_scopes"] = [f"Unknown scopes: {', '.join(sorted(unknown))}"]
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def redirect_host(self) -> str:
+        first = self.redirect_uris.split()[0] if self.redirect_uris.split() else ""
+        return urlsplit(first).netloc
+
+
+class RevokedBy(models.TextChoices):
+    CUSTOMER = "customer", "You"
+    STAFF = "staff", "The bank's staff"
+    REPLACED = "replaced", "Replaced by a newer consent"
+    APP_SUSPENDED = "app_suspended", "The bank suspended the app"
+    CODE_REPLAY = "code_replay", "Security: an authorization code was used twice"
+    APP = "app", "The app itself"
+
+
+class ConnectionQuerySet(models.QuerySet["Connection"]):
+    def active(self) -> "ConnectionQuerySet":
+        return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+
+
+class Connection(models.Model):  # type: ignore[django-manager-missing]  # swapped token models
+    """One customer's authorization of one application: what it may do, on which accounts."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="connections")
+    application = models.ForeignKey(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, on_delete=models.PROTECT, related_name="connections"
+    )
+    scope = models.TextField(help_text="Space-separated scopes that the customer granted.")
+    accounts = models.ManyToManyField("bank.MonetaryAccount", related_name="connections", blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=16, choices=RevokedBy.choices, blank=True)
+    revoked_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    objects = ConnectionQuerySet.as_manager()
+
+    # Recording "last used" at most this often keeps a write off almost every API request.
+    LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "application"],
+                condition=Q(revoked_at__isnull=True),
+                name="one_live_connection_per_customer_and_app",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.application}"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return scopes.ordered(self.scope.split())
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return not self.is_revoked and not self.is_expired
+
+
+class Grant(AbstractGrant):
+    """An authorization code. Kept (not deleted) after its one use so that a replay can be detected."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(AbstractGrant.Meta):
+        swappable = "OAUTH2_PROVIDER_GRANT_MODEL"
+
+
+class AccessToken(AbstractAccessToken):
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="access_tokens"
+    )
+
+    class Meta(AbstractAccessToken.Meta):
+        swappable = "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL"
+
+
+class RefreshToken(AbstractRefreshToken):
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="refresh_tokens"
+    )
+
+    class Meta(AbstractRefreshToken.Meta):
+        swappable = "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL"
+
+
+class IDToken(AbstractIDToken):
+    class Meta(AbstractIDToken.Meta):
+        swappable = "OAUTH2_PROVIDER_ID_TOKEN_MODEL"

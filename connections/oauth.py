@@ -1,0 +1,116 @@
+"""The toolkit's validator, hardened for the bank.
+
+- Codes work once: the first redemption claims the code atomically; any later one (sequential or
+  concurrent) is a replay and revokes the connection, and with it every token issued from that code.
+- Every token carries its connection, and is refused once the connection is revoked or expired.
+"""
+
+import hashlib
+import uuid
+from collections import OrderedDict
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from oauth2_provider.oauth2_validators import OAuth2Validator
+
+from .models import AccessToken, Connection, Grant, RefreshToken, RevokedBy
+from .services import connection_revoke
+
+
+def _invalid_token(request: Any, description: str) -> None:
+    request.oauth2_error = OrderedDict([("error", "invalid_token"), ("error_description", description)])
+
+
+class BankOAuth2Validator(OAuth2Validator):
+    # --- resource server side: bearer tokens --------------------------------------------------
+
+    def _load_access_token(self, token: str) -> AccessToken | None:
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        return (
+            AccessToken.objects.select_related("application", "user", "connection")
+            .filter(token_checksum=checksum)
+            .first()
+        )
+
+    def validate_bearer_token(self, token: str, scopes: list[str], request: Any) -> bool:
+        if not super().validate_bearer_token(token, scopes, request):
+            return False
+        connection = request.access_token.connection
+        if connection is None or not connection.is_active:
+            _invalid_token(request, "The connection behind this token has ended.")
+            return False
+        return True
+
+    # --- authorization codes ------------------------------------------------------------------
+
+    def _create_authorization_code(self, request: Any, code: dict[str, str], expires: Any = None) -> Grant:
+        grant = super()._create_authorization_code(request, code, expires)
+        grant.connection = getattr(request, "connection", None)
+        grant.save(update_fields=["connection"])
+        return grant
+
+    def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+        grant = Grant.objects.select_related("connection").filter(code=code, application=client).first()
+        if grant is None:
+            return False
+        # Claim the code: exactly one request can move redeemed_at from NULL to now.
+        claimed = Grant.objects.filter(pk=grant.pk, redeemed_at__isnull=True).update(redeemed_at=timezone.now())
+        if not claimed:
+            if grant.connection is not None:
+                with transaction.atomic():
+                    connection_revoke(connection=grant.connection, by=RevokedBy.CODE_REPLAY)
+            return False
+        if grant.is_expired() or grant.connection is None or not grant.connection.is_active:
+            return False
+        request.scopes = grant.scope.split(" ")
+        request.user = grant.user
+        request.connection = grant.connection
+        return True
+
+    def invalidate_authorization_code(self, client_id: str, code: str, request: Any, *args: Any, **kwargs: Any) -> None:
+        """The code was claimed in validate_code; it stays (redeemed) so that a replay is recognised."""
+
+    # --- refresh tokens -----------------------------------------------------------------------
+
+    def validate_refresh_token(self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+        if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
+            return False
+        connection: Connection | None = request.refresh_token_instance.connection
+        if connection is None or not connection.is_active or not client.is_usable(request):
+            return False
+        request.connection = connection
+        return True
+
+    # --- every new token belongs to the connection it came from --------------------------------
+
+    def _create_access_token(
+        self, expires: Any, request: Any, token: dict[str, Any], source_refresh_token: Any = None
+    ) -> AccessToken:
+        access_token = AccessToken(
+            user=request.user,
+            scope=token["scope"],
+            expires=expires,
+            application=request.client,
+            source_refresh_token=source_refresh_token,
+            resource=getattr(request, "resource", []),
+            connection=getattr(request, "connection", None),
+        )
+        self._set_token_value(access_token, token["access_token"])
+        access_token.save()
+        return access_token
+
+    def _create_refresh_token(
+        self, request: Any, refresh_token_code: str, access_token: Any, previous_refresh_token: Any
+    ) -> RefreshToken:
+        refresh_token = RefreshToken(
+            user=request.user,
+            application=request.client,
+            access_token=access_token,
+            token_family=previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4(),
+            resource=getattr(request, "resource", []),
+            connection=getattr(request, "connection", None),
+        )
+        self._set_token_value(refresh_token, refresh_token_code)
+        refresh_token.save()
+        return refresh_token

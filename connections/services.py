@@ -1,0 +1,150 @@
+"""The life of a connection: granted at consent, its accounts changed by the customer, revoked by the
+customer, by staff, by a newer consent, by a replayed code or by the app's suspension.
+
+`connection_revoke` is the single way a connection ends: every access token, refresh token and
+authorization code of it goes in one transaction, with the app's pending drafts, and an audit event.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from bank.errors import ValidationFailed
+from bank.models import DraftPayment, DraftStatus, MonetaryAccount
+from bank.selectors import accounts_of
+from bank.services.audit import audit_record
+
+from . import scopes as scope_table
+from .models import AccessToken, Application, Connection, Grant, RefreshToken, RevokedBy
+
+
+def _checked_accounts(user: Any, accounts: Iterable[MonetaryAccount | int]) -> list[MonetaryAccount]:
+    ids = {account if isinstance(account, int) else account.pk for account in accounts}
+    own = list(accounts_of(user).filter(pk__in=ids))
+    if not ids or len(own) != len(ids):
+        raise ValidationFailed("Choose at least one of your own accounts.", code="invalid_accounts", field="accounts")
+    return own
+
+
+@transaction.atomic
+def connection_grant(
+    *, user: Any, application: Application, scopes: Iterable[str], accounts: Iterable[MonetaryAccount | int]
+) -> Connection:
+    """The customer consented: a new connection replaces any earlier one to the same app."""
+    granted = scope_table.ordered(scopes)
+    if not granted:
+        raise ValidationFailed("Choose at least one permission.", code="invalid_scope", field="scope")
+    shared = _checked_accounts(user, accounts)
+    for earlier in Connection.objects.select_for_update().filter(
+        user=user, application=application, revoked_at__isnull=True
+    ):
+        connection_revoke(connection=earlier, by=RevokedBy.REPLACED, actor=user)
+    now = timezone.now()
+    connection = Connection.objects.create(
+        user=user,
+        application=application,
+        scope=" ".join(granted),
+        created=now,
+        expires_at=now + settings.CONNECTION_LIFETIME,
+    )
+    connection.accounts.set(shared)
+    audit_record(
+        action="connection.granted",
+        actor=user,
+        customer=user,
+        connection=connection,
+        actor_type="customer",
+        data={"scopes": granted, "accounts": sorted(a.pk for a in shared)},
+    )
+    return connection
+
+
+@transaction.atomic
+def connection_set_accounts(
+    *, connection: Connection, user: Any, accounts: Iterable[MonetaryAccount | int]
+) -> Connection:
+    """The customer changes which accounts the app sees; the next API call obeys it."""
+    connection = Connection.objects.select_for_update().get(pk=connection.pk, user=user)
+    if not connection.is_active:
+        raise ValidationFailed("This connection has ended.", code="connection_ended")
+    shared = _checked_accounts(user, accounts)
+    before = sorted(connection.accounts.values_list("pk", flat=True))
+    connection.accounts.set(shared)
+    audit_record(
+        action="connection.accounts_changed",
+        actor=user,
+        customer=user,
+        connection=connection,
+        actor_type="customer",
+        data={"before": before, "after": sorted(a.pk for a in shared)},
+    )
+    return connection
+
+
+@transaction.atomic
+def connection_revoke(*, connection: Connection, by: str, actor: Any = None) -> Connection:
+    """End a connection now: tokens, refresh tokens and codes revoked, pending drafts cancelled."""
+    connection = Connection.objects.select_for_update().get(pk=connection.pk)
+    if connection.revoked_at is not None:
+        return connection
+    now = timezone.now()
+    connection.revoked_at = now
+    connection.revoked_by = by
+    connection.revoked_by_user = actor
+    connection.save(update_fields=["revoked_at", "revoked_by", "revoked_by_user"])
+
+    # Set-based, in one transaction: refresh tokens are marked revoked (so a replay is still
+    # recognised), access tokens and codes deleted, as the toolkit's own revoke() does.
+    refresh_tokens = RefreshToken.objects.filter(connection=connection, revoked__isnull=True).update(revoked=now)
+    access_tokens, _ = AccessToken.objects.filter(connection=connection).delete()
+    Grant.objects.filter(connection=connection).delete()
+    drafts = DraftPayment.objects.filter(connection=connection, status=DraftStatus.PENDING).update(
+        status=DraftStatus.CANCELLED, reason="The app's access was revoked.", updated=now
+    )
+    audit_record(
+        action="connection.revoked",
+        actor=actor,
+        customer=connection.user,
+        connection=connection,
+        actor_type={RevokedBy.CUSTOMER: "customer", RevokedBy.STAFF: "staff"}.get(by, "system"),  # type: ignore[call-overload]
+        data={"by": by, "access_tokens": access_tokens, "refresh_tokens": refresh_tokens, "drafts_cancelled": drafts},
+    )
+    return connection
+
+
+def connection_touch(connection: Connection) -> None:
+    """Record "last used" at most once per LAST_USED_RESOLUTION, so reads do not each cost a write."""
+    now = timezone.now()
+    if connection.last_used_at is None or now - connection.last_used_at >= Connection.LAST_USED_RESOLUTION:
+        Connection.objects.filter(pk=connection.pk).update(last_used_at=now)
+        connection.last_used_at = now
+
+
+@transaction.atomic
+def application_suspend(*, application: Application, actor: Any, reason: str = "") -> int:
+    """Staff suspend an app: it cannot start new authorizations and every connection to it ends now."""
+    application = Application.objects.select_for_update().get(pk=application.pk)
+    application.suspended_at = timezone.now()
+    application.suspended_reason = reason
+    application.save(update_fields=["suspended_at", "suspended_reason"])
+    ended = 0
+    for connection in Connection.objects.filter(application=application, revoked_at__isnull=True):
+        connection_revoke(connection=connection, by=RevokedBy.APP_SUSPENDED, actor=actor)
+        ended += 1
+    audit_record(
+        action="application.suspended",
+        actor=actor,
+        application=application,
+        actor_type="staff",
+        data={"reason": reason, "connections_revoked": ended},
+    )
+    return ended
+
+
+@transaction.atomic
+def application_unsuspend(*, application: Application, actor: Any) -> None:
+    Application.objects.filter(pk=application.pk).update(suspended_at=None, suspended_reason="")
+    audit_record(action="application.unsuspended", actor=actor, application=application, actor_type="staff")
