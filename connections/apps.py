@@ -6,4 +6,4 @@ class ConnectionsConfig(AppConfig):
     verbose_name = "App connections"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the toolkit's signals to the audit log)
+        from . import schema, signals  # noqa: F401  (audit log signals; OpenAPI extension)

@@ -10,7 +10,15 @@ from typing import Any
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework.request import Request
 
+from .models import AccessToken, Connection
 from .services import connection_touch
+
+
+def request_connection(request: Request) -> Connection:
+    """The connection behind the request's bearer token (always set once authenticated)."""
+    token = request.auth
+    assert isinstance(token, AccessToken) and token.connection is not None
+    return token.connection
 
 
 class ConnectionAuthentication(OAuth2Authentication):

@@ -58,6 +58,10 @@ class Application(AbstractApplication):
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
+        constraints = [
+            # The consent screen is never skipped, whatever an admin form might allow.
+            models.CheckConstraint(condition=Q(skip_authorization=False), name="application_never_skips_consent"),
+        ]
 
     def allowed_scope_list(self) -> list[str]:
         return scopes.ordered(self.allowed_scopes.split())

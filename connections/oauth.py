@@ -13,6 +13,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.oauth2 import WebApplicationServer
+from oauthlib.oauth2.rfc6749.grant_types import AuthorizationCodeGrant
 
 from .models import AccessToken, Connection, Grant, RefreshToken, RevokedBy
 from .services import connection_revoke
@@ -114,3 +116,14 @@ class BankOAuth2Validator(OAuth2Validator):
         self._set_token_value(refresh_token, refresh_token_code)
         refresh_token.save()
         return refresh_token
+
+
+class BankServer(WebApplicationServer):
+    """oauthlib's server for web applications: only the authorization-code and refresh-token grants
+    (no implicit, password or client-credentials), and PKCE with S256 only, refused at the
+    authorization request itself, before any consent screen."""
+
+    def __init__(self, request_validator: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(request_validator, *args, **kwargs)
+        s256 = AuthorizationCodeGrant._code_challenge_methods["S256"]
+        self.auth_grant._code_challenge_methods = {"S256": s256}

@@ -153,7 +153,8 @@ OAUTH2_ISSUER = os.environ.get("OAUTH2_ISSUER", "http://127.0.0.1:8000")
 OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "connections.scopes.ApplicationScopes",
     "OAUTH2_VALIDATOR_CLASS": "connections.oauth.BankOAuth2Validator",
-    "OAUTH2_SERVER_CLASS": "oauthlib.oauth2.Server",
+    "OAUTH2_SERVER_CLASS": "connections.oauth.BankServer",
+    "APPLICATION_ADMIN_CLASS": "connections.application_admin.BankApplicationAdmin",
     "PKCE_REQUIRED": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],  # Application adds http for loopback URIs only
     "ALLOW_URI_WILDCARDS": False,
@@ -190,6 +191,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "bank.api.problems.problem_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {

@@ -1,0 +1,46 @@
+"""Staff see customers' connections and revoke them. Applications: see application_admin.py."""
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from .models import Connection, RevokedBy
+from .services import connection_revoke
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    list_display = ["user", "application", "created", "expires_at", "last_used_at", "revoked_at", "revoked_by"]
+    list_filter = ["application", "revoked_by"]
+    search_fields = ["user__username", "user__email", "application__name", "application__client_id"]
+    list_select_related = ["user", "application"]
+    readonly_fields = [
+        "user",
+        "application",
+        "scope",
+        "accounts",
+        "created",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+        "revoked_by_user",
+    ]
+    actions = ["revoke"]
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description="Revoke the selected connections now")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Connection]) -> None:
+        live = queryset.filter(revoked_at__isnull=True)
+        count = 0
+        for connection in live:
+            connection_revoke(connection=connection, by=RevokedBy.STAFF, actor=request.user)
+            count += 1
+        self.message_user(request, f"Revoked {count} connection(s).", messages.SUCCESS)
