@@ -6,6 +6,7 @@ originally requested scopes travel in a signed field, not a plain hidden one); a
 chooses the accounts the app will see, which become the Connection.
 """
 
+import json
 from typing import Any
 
 from django import forms
@@ -169,8 +170,6 @@ class BankTokenView(TokenView):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().post(request, *args, **kwargs)
         if response.status_code >= 400:
-            import json
-
             try:
                 error = json.loads(response.content).get("error", "")
             except ValueError:
