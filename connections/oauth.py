@@ -10,7 +10,6 @@ import uuid
 from collections import OrderedDict
 from typing import Any
 
-from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2 import WebApplicationServer
@@ -60,8 +59,7 @@ class BankOAuth2Validator(OAuth2Validator):
         claimed = Grant.objects.filter(pk=grant.pk, redeemed_at__isnull=True).update(redeemed_at=timezone.now())
         if not claimed:
             if grant.connection is not None:
-                with transaction.atomic():
-                    connection_revoke(connection=grant.connection, by=RevokedBy.CODE_REPLAY)
+                connection_revoke(connection=grant.connection, by=RevokedBy.CODE_REPLAY)
             return False
         if grant.is_expired() or grant.connection is None or not grant.connection.is_active:
             return False

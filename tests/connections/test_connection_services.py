@@ -1,0 +1,105 @@
+"""The connection's life: accounts changed by the customer, revocation by staff, app suspension."""
+
+from decimal import Decimal
+
+import pytest
+
+from bank.models import AuditEvent, DraftStatus
+from bank.services.drafts import draft_payment_create
+from connections.models import Application, Connection
+from tests.connections.oauth_helpers import api_get, consent, exchange, make_application
+from tests.factories import StaffFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def granted(client, alice, account_for):
+    main = account_for(alice, balance="50.00", description="Main")
+    savings = account_for(alice, type="SAVINGS", description="Savings")
+    make_application()
+    body = exchange(client, consent(client, alice)).json()
+    return Connection.objects.get(), body, main, savings
+
+
+def test_revoking_cancels_the_apps_pending_drafts_and_is_audited(alice, granted):
+    from connections.services import connection_revoke
+
+    connection, _body, main, _ = granted
+    draft = draft_payment_create(
+        customer=alice,
+        source=main,
+        actor=alice,
+        connection=connection,
+        entries=[
+            {
+                "amount": Decimal("5.00"),
+                "counterparty_alias": {"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Shop"},
+            }
+        ],
+    )
+    own_draft = draft_payment_create(
+        customer=alice,
+        source=main,
+        actor=alice,
+        entries=[
+            {
+                "amount": Decimal("5.00"),
+                "counterparty_alias": {"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Shop"},
+            }
+        ],
+    )
+    connection_revoke(connection=connection, by="customer", actor=alice)
+    draft.refresh_from_db()
+    own_draft.refresh_from_db()
+    assert draft.status == DraftStatus.CANCELLED and draft.reason == "The app's access was revoked."
+    assert own_draft.status == DraftStatus.PENDING
+    event = AuditEvent.objects.get(action="connection.revoked")
+    assert (event.actor_type, event.actor, event.connection) == ("customer", alice, connection)
+    assert event.data == {"by": "customer", "access_tokens": 1, "refresh_tokens": 1, "drafts_cancelled": 1}
+
+
+def test_changing_shared_accounts_takes_effect_on_the_next_call(client, alice, bob, account_for, granted):
+    from bank.errors import DomainError
+    from connections.services import connection_set_accounts
+
+    connection, body, main, savings = granted
+    assert api_get(client, "/api/v1/me/", body["access_token"]).json()["account_ids"] == sorted([main.pk, savings.pk])
+    connection_set_accounts(connection=connection, user=alice, accounts=[savings])
+    assert api_get(client, "/api/v1/me/", body["access_token"]).json()["account_ids"] == [savings.pk]
+    for accounts in ([], [account_for(bob)]):
+        with pytest.raises(DomainError) as info:
+            connection_set_accounts(connection=connection, user=alice, accounts=accounts)
+        assert info.value.code == "invalid_accounts"
+    assert list(connection.accounts.all()) == [savings]
+
+
+def test_staff_revoke_action_goes_through_the_service_and_is_recorded_as_staff(client, alice, granted):
+    connection, body, _, _ = granted
+    staff = StaffFactory()
+    client.force_login(staff)
+    response = client.post("/admin/connections/connection/", {"action": "revoke", "_selected_action": [connection.pk]})
+    assert response.status_code == 302
+    connection.refresh_from_db()
+    assert (connection.revoked_by, connection.revoked_by_user) == ("staff", staff)
+    assert AuditEvent.objects.get(action="connection.revoked").actor_type == "staff"
+    assert api_get(client, "/api/v1/me/", body["access_token"]).status_code == 401
+
+
+def test_staff_suspend_and_unsuspend_actions(client, alice, granted):
+    connection, body, _, _ = granted
+    app = Application.objects.get()
+    client.force_login(StaffFactory())
+    client.post("/admin/connections/application/", {"action": "suspend", "_selected_action": [app.pk]})
+    app.refresh_from_db()
+    connection.refresh_from_db()
+    assert app.suspended_at is not None and connection.revoked_by == "app_suspended"
+    assert api_get(client, "/api/v1/me/", body["access_token"]).status_code == 401
+    client.force_login(StaffFactory())
+    client.post("/admin/connections/application/", {"action": "unsuspend", "_selected_action": [app.pk]})
+    app.refresh_from_db()
+    assert app.suspended_at is None
+    assert list(AuditEvent.objects.filter(action__startswith="application.").values_list("action", flat=True)) == [
+        "application.unsuspended",
+        "application.suspended",
+    ]
