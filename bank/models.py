@@ -327,3 +327,31 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created:%Y-%m-%d %H:%M:%S} {self.action}"
+
+
+class IdempotencyKey(models.Model):
+    """An API client's `Idempotency-Key`, scoped to its connection, with the first response it got.
+
+    The row is claimed (IN_PROGRESS) in its own short transaction; the request's work and the switch
+    to DONE commit together, so a DONE row always matches what was done, and an IN_PROGRESS row that
+    outlived its lease belongs to a request that died before committing anything.
+    """
+
+    class State(models.TextChoices):
+        IN_PROGRESS = "IN_PROGRESS", "In progress"
+        DONE = "DONE", "Done"
+
+    connection = models.ForeignKey("connections.Connection", on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=64)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the method, path and body.")
+    state = models.CharField(max_length=11, choices=State.choices, default=State.IN_PROGRESS)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True, help_text="The JSON body exactly as first sent.")
+    created = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["connection", "key"], name="idempotency_key_per_connection")]
+        indexes = [models.Index(fields=["created"], name="idempotency_key_created")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.state})"

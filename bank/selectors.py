@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Case, Q, QuerySet, When
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
@@ -91,6 +91,17 @@ def counterparty_resolve(*, type: str, value: str, name: str = "") -> ResolvedCo
     raise ValidationFailed("A counterparty type is IBAN or EMAIL.", code="invalid_counterparty_type", field="type")
 
 
+def pointer_resolve(pointer: dict[str, str], *, field: str = "counterparty_alias") -> ResolvedCounterparty:
+    """Resolve an API Pointer (`{"type", "value", "name"}`); errors name the field under `field`."""
+    try:
+        return counterparty_resolve(
+            type=pointer.get("type", ""), value=pointer.get("value", ""), name=pointer.get("name", "")
+        )
+    except ValidationFailed as exc:
+        exc.details["field"] = f"{field}.{exc.details.get('field', 'value')}"
+        raise
+
+
 # --- The customer's own pages ---------------------------------------------------------------
 
 
@@ -134,4 +145,23 @@ def recent_payments(user: Any, limit: int = 10) -> QuerySet[Payment]:
         Payment.objects.filter(monetary_account__in=accounts_of(user).values("pk"))
         .select_related("monetary_account")
         .order_by("-id")[:limit]
+    )
+
+
+# --- What a connected app may see -----------------------------------------------------------
+
+
+def shared_accounts(*, user: Any, connection: Any) -> QuerySet[MonetaryAccount]:
+    """The accounts an app sees: shared with its connection and still the customer's own."""
+    return accounts_of(user).filter(connections=connection)
+
+
+def drafts_with_status(queryset: QuerySet[DraftPayment]) -> QuerySet[DraftPayment]:
+    """Drafts with `shown_status`: a pending draft past its expiry is EXPIRED even before the
+    periodic expiry job has written it."""
+    return queryset.annotate(
+        shown_status=Case(
+            When(status=DraftStatus.PENDING, expires_at__lte=timezone.now(), then=Value(DraftStatus.EXPIRED.value)),
+            default=F("status"),
+        )
     )

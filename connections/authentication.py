@@ -8,6 +8,7 @@ and records "last used" without a write on every request.
 from typing import Any
 
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from rest_framework import exceptions
 from rest_framework.request import Request
 
 from .models import AccessToken, Connection
@@ -25,6 +26,12 @@ class ConnectionAuthentication(OAuth2Authentication):
     def authenticate(self, request: Request) -> tuple[Any, Any] | None:
         result = super().authenticate(request)
         if result is None:
+            if request.headers.get("Authorization", "").lower().startswith("bearer "):
+                error = getattr(request, "oauth2_error", {}) or {}
+                raise exceptions.AuthenticationFailed(
+                    error.get("error_description") or "The access token is invalid, expired or revoked.",
+                    code="invalid_token",
+                )
             return None
         user, token = result
         connection_touch(token.connection)

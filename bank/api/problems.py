@@ -4,7 +4,8 @@ problem details (`application/problem+json`) with a stable `code`. Never a stack
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -91,3 +92,31 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     response.data = body
     response.content_type = "application/problem+json"
     return response
+
+
+# --- URLs that no view answers, and errors outside DRF: problem details under /api/ too --------
+
+
+def _problem_response(request: HttpRequest, status_code: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse(
+        problem(status_code=status_code, code=code, detail=detail),
+        status=status_code,
+        content_type="application/problem+json",
+    )
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _problem_response(request, 404, "not_found", "No such resource.")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return _problem_response(
+            request,
+            500,
+            "server_error",
+            "Something went wrong on our side. Retrying with the same Idempotency-Key is safe.",
+        )
+    return defaults.server_error(request)

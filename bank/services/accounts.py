@@ -81,6 +81,9 @@ def account_open(
                 )
                 if co_owner is not None:
                     CoOwner.objects.create(account=account, user=co_owner)
+                if connection is not None:
+                    # The app that opened the account may see it; the customer can unshare it.
+                    connection.accounts.add(account)
                 audit_record(
                     action="account.opened",
                     actor=actor,

@@ -28,6 +28,8 @@ TRANSITIONS: dict[str, set[str]] = {
     CardStatus.CANCELLED: set(),
     CardStatus.EXPIRED: set(),
 }
+# Activating a new physical card is the customer's own act, with the card in hand.
+CUSTOMER_ONLY_TRANSITIONS = {(CardStatus.ORDERED, CardStatus.ACTIVE)}
 
 
 def _own_active_account(customer: Any, account: MonetaryAccount, field: str) -> None:
@@ -121,6 +123,10 @@ def card_update(
                 f"A card that is {card.status.lower()} cannot become {status.lower()}.",
                 code="invalid_card_transition",
                 field="status",
+            )
+        if connection is not None and (card.status, status) in CUSTOMER_ONLY_TRANSITIONS:
+            raise PermissionDenied(
+                "Only the customer activates a new card, in the bank's own pages.", code="customer_only", field="status"
             )
         changes["status"] = [card.status, status]
         card.status = status

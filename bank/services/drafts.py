@@ -10,7 +10,7 @@ from django.utils import timezone
 from bank.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from bank.models import DraftPayment, DraftPaymentEntry, DraftStatus, MonetaryAccount
 from bank.money import quantize
-from bank.selectors import ResolvedCounterparty, accounts_of, counterparty_resolve
+from bank.selectors import ResolvedCounterparty, accounts_of, counterparty_resolve, pointer_resolve
 
 from .audit import audit_record
 from .ledger import atomic_with_retry, ensure_active, ledger_move, lock_accounts
@@ -47,10 +47,7 @@ def draft_payment_create(
                 code="description_too_long",
                 field=f"entries.{index}.description",
             )
-        pointer = entry["counterparty_alias"]
-        target = counterparty_resolve(
-            type=pointer.get("type", ""), value=pointer.get("value", ""), name=pointer.get("name", "")
-        )
+        target = pointer_resolve(entry["counterparty_alias"], field=f"entries.{index}.counterparty_alias")
         if target.account is not None and target.account.pk == source.pk:
             raise ValidationFailed("An entry cannot pay the draft's own account.", code="same_account")
         ensure_savings_rule(customer=customer, source=source, target=target)

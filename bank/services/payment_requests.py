@@ -8,7 +8,7 @@ from django.utils import timezone
 from bank.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
 from bank.models import MonetaryAccount, RequestInquiry, RequestResponse, RequestStatus
 from bank.money import quantize
-from bank.selectors import ResolvedCounterparty, accounts_of, counterparty_resolve, display_name
+from bank.selectors import ResolvedCounterparty, accounts_of, display_name, pointer_resolve
 
 from .audit import audit_record
 from .ledger import atomic_with_retry, ensure_active, ledger_move, lock_accounts
@@ -36,9 +36,7 @@ def request_inquiry_create(
     if not accounts_of(customer).filter(pk=account.pk).exists():
         raise PermissionDenied("You can request money only into your own accounts.", code="not_your_account")
     ensure_active(account)
-    target = counterparty_resolve(
-        type=counterparty.get("type", ""), value=counterparty.get("value", ""), name=counterparty.get("name", "")
-    )
+    target = pointer_resolve(counterparty)
     if target.account is not None and accounts_of(customer).filter(pk=target.account.pk).exists():
         raise ValidationFailed(
             "You cannot request money from yourself.", code="request_to_self", field="counterparty_alias"

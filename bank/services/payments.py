@@ -5,7 +5,7 @@ from typing import Any
 
 from bank.errors import PermissionDenied, ValidationFailed
 from bank.models import AccountType, MonetaryAccount, Payment
-from bank.selectors import ResolvedCounterparty, accounts_of, counterparty_resolve
+from bank.selectors import ResolvedCounterparty, accounts_of, pointer_resolve
 
 from .audit import audit_record
 from .ledger import atomic_with_retry, ledger_move, lock_accounts
@@ -44,19 +44,24 @@ def payment_create(
     connection: Any = None,
 ) -> Payment:
     """Pay from one of the customer's accounts. With `own_accounts_only` (an app holding
-    payments:internal) the target must be an account that the customer owns or co-owns."""
+    payments:internal) the target must be an account that the customer owns or co-owns and, for an
+    app, has shared with its connection."""
     _check_description(description)
     own = accounts_of(customer)
     if not own.filter(pk=source.pk).exists():
         raise PermissionDenied("You can pay only from your own accounts.", code="not_your_account")
-    target = counterparty_resolve(
-        type=counterparty.get("type", ""), value=counterparty.get("value", ""), name=counterparty.get("name", "")
-    )
+    target = pointer_resolve(counterparty)
     if own_accounts_only and (target.account is None or not own.filter(pk=target.account.pk).exists()):
         raise PermissionDenied(
             "With payments:internal an app can move money only between the customer's own accounts. "
             "To pay anyone else, create a draft payment for the customer to approve.",
             code="use_draft_payment",
+        )
+    if (
+        own_accounts_only and connection is not None and not connection.accounts.filter(pk=target.account.pk).exists()  # type: ignore[union-attr]
+    ):
+        raise PermissionDenied(
+            "The customer has not shared the target account with this app.", code="account_not_shared"
         )
     ensure_savings_rule(customer=customer, source=source, target=target)
     locked = lock_accounts([source.pk] + ([target.account.pk] if target.account else []))

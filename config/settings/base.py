@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "oauth2_provider",
 ]
 
@@ -70,8 +71,8 @@ TEMPLATES = [
 
 # PostgreSQL when DATABASE_URL is set; otherwise an embedded SQLite file in the project.
 DATABASES = {
-    "default": dj_database_url.config(
-        default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "0")),
         conn_health_checks=True,
     )
@@ -189,16 +190,50 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "bank.api.schema.BankAutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "bank.api.throttling.ConnectionRateThrottle",
+        "bank.api.throttling.ConnectionWriteRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "connection": os.environ.get("API_RATE_PER_CONNECTION", "600/min"),
+        "connection_writes": os.environ.get("API_WRITE_RATE_PER_CONNECTION", "120/min"),
+    },
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "bank.api.problems.problem_exception_handler",
+    "COERCE_DECIMAL_TO_STRING": True,
 }
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bank API",
-    "DESCRIPTION": "The bank's public API for connected applications. See /help/oauth/.",
+    "DESCRIPTION": (
+        "The bank's public API for connected applications. Authenticate with an OAuth 2.0 bearer token from "
+        "the authorization-code flow with PKCE (S256); each operation lists the scopes it needs. Amounts are "
+        'strings with two decimals: `{"value": "12.50", "currency": "EUR"}`. Errors are RFC 9457 problem '
+        "details with a stable `code`. Creating POSTs accept an `Idempotency-Key` header. "
+        "Customers read about connections at /help/oauth/."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "OAUTH2_FLOWS": ["authorizationCode"],
+    "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",
+    "OAUTH2_TOKEN_URL": "/o/token/",
+    "OAUTH2_REFRESH_URL": "/o/token/",
+    "ENUM_NAME_OVERRIDES": {
+        "RequestStatusEnum": "bank.models.RequestStatus",
+        "CardStatusEnum": "bank.models.CardStatus",
+        "DraftStatusEnum": "bank.models.DraftStatus",
+        "AccountTypeEnum": "bank.models.AccountType",
+        "CardTypeEnum": "bank.models.CardType",
+        "PointerTypeEnum": "bank.models.CounterpartyType",
+    },
 }
 
 LOGGING = {

@@ -1,0 +1,134 @@
+"""The API's common shapes (SPEC §5): Amount, Pointer, and serializers that refuse what they do not know.
+
+An Amount is `{"value": "12.50", "currency": "EUR"}`: the value is a JSON string with exactly two
+decimals. A JSON number, three decimals, an exponent, NaN, zero or a negative value is refused
+before anything reaches a service.
+"""
+
+import re
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import validate_email
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
+from rest_framework import serializers
+
+from bank.errors import ValidationFailed
+from bank.models import CounterpartyType
+from bank.money import format_amount
+from bank.selectors import normalise_iban
+
+AMOUNT_PATTERN = re.compile(r"^(0|[1-9][0-9]{0,12})\.[0-9]{2}$")
+
+
+class StrictSerializer(serializers.Serializer):
+    """Unknown fields are a 400, and so is a field of the object that the client may not set
+    (`read_only_from` names the output serializer whose fields count as read-only)."""
+
+    read_only_from: type[serializers.Serializer] | None = None
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            known = set(self.read_only_from._declared_fields) if self.read_only_from else set()
+            errors = {
+                key: [
+                    serializers.ErrorDetail("This field is read-only.", code="read_only_field")
+                    if key in known or key in self.fields
+                    else serializers.ErrorDetail("Unknown field.", code="unknown_field")
+                ]
+                for key in data
+                if key not in writable
+            }
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class AmountSchema(serializers.Serializer):
+    value = serializers.CharField(help_text='A string with exactly two decimals, e.g. "12.50".')
+    currency = serializers.CharField(help_text='ISO 4217; "EUR".')
+
+
+@extend_schema_field(AmountSchema)
+class AmountField(serializers.Field):
+    """An Amount. Reads the model's `currency` beside the amount; in requests it must be positive
+    (or, with `allow_zero`, not negative)."""
+
+    default_error_messages = {
+        "invalid": 'An amount is an object: {{"value": "12.50", "currency": "EUR"}}.',
+        "not_a_string": 'The value is a JSON string with exactly two decimals, e.g. "12.50".',
+        "format": 'The value has exactly two decimals and no sign or exponent, e.g. "12.50".',
+        "not_positive": "The amount must be more than zero.",
+        "currency": "The only currency is {currency}.",
+    }
+
+    def __init__(self, *, allow_zero: bool = False, **kwargs: Any) -> None:
+        self.allow_zero = allow_zero
+        super().__init__(**kwargs)
+
+    def get_attribute(self, instance: Any) -> Any:
+        value = super().get_attribute(instance)
+        return None if value is None else (value, getattr(instance, "currency", settings.BANK_CURRENCY))
+
+    def to_representation(self, value: tuple[Decimal, str]) -> dict[str, str]:
+        amount, currency = value
+        return {"value": format_amount(amount), "currency": currency}
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if not isinstance(data, dict) or set(data) != {"value", "currency"}:
+            self.fail("invalid")
+        if not isinstance(data["value"], str):
+            self.fail("not_a_string")
+        if not AMOUNT_PATTERN.match(data["value"]):
+            self.fail("format")
+        if data["currency"] != settings.BANK_CURRENCY:
+            self.fail("currency", currency=settings.BANK_CURRENCY)
+        amount = Decimal(data["value"])
+        if amount < 0 or (amount == 0 and not self.allow_zero):
+            self.fail("not_positive")
+        return amount
+
+
+@extend_schema_serializer(
+    component_name="Pointer",
+)
+class PointerSerializer(StrictSerializer):
+    """A counterparty: an IBAN (validated, normalised; `name` required) or a customer's email."""
+
+    type = serializers.ChoiceField(choices=CounterpartyType.choices)
+    value = serializers.CharField(max_length=254)
+    name = serializers.CharField(max_length=140, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs: dict[str, str]) -> dict[str, str]:
+        if attrs["type"] == CounterpartyType.IBAN:
+            try:
+                attrs["value"] = normalise_iban(attrs["value"])
+            except ValidationFailed as exc:
+                raise serializers.ValidationError({"value": [exc.message]}, code="invalid_iban") from exc
+            if not attrs["name"].strip():
+                raise serializers.ValidationError({"name": ["A name is required with an IBAN."]}, code="required")
+        else:
+            try:
+                validate_email(attrs["value"])
+            except Exception as exc:
+                raise serializers.ValidationError({"value": ["Enter a valid email address."]}, code="invalid") from exc
+        return attrs
+
+
+@extend_schema_field(PointerSerializer)
+class PointerOutField(serializers.Field):
+    """The Pointer stored on a row (its counterparty_* columns)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("source", "*")
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, instance: Any) -> dict[str, str]:
+        return {
+            "type": instance.counterparty_type,
+            "value": instance.counterparty_value,
+            "name": instance.counterparty_name,
+        }

@@ -1,0 +1,77 @@
+"""OpenAPI: every operation lists the problem-details errors it can answer."""
+
+from typing import Any, Literal
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiParameter
+from rest_framework import serializers
+
+
+class ProblemFieldError(serializers.Serializer):
+    field = serializers.CharField(help_text='The field, dotted for nested ones: "entries.0.amount".')
+    code = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class Problem(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.URLField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="A stable machine code, e.g. insufficient_scope, use_draft_payment.")
+    errors = ProblemFieldError(many=True, required=False)  # type: ignore[assignment]  # a field, not .errors
+
+
+ERRORS = {
+    "400": "Invalid request: unknown, read-only or malformed fields (see `errors`).",
+    "401": 'No valid token. `WWW-Authenticate: Bearer error="invalid_token"`.',
+    "403": 'The token lacks a scope (`WWW-Authenticate: Bearer error="insufficient_scope", scope="…"`), '
+    "or the act is the customer's own.",
+    "404": "No such object for this app: another customer's, or under an account not shared with it.",
+    "409": "Conflict with the object's state, or the same Idempotency-Key still running.",
+    "422": "Insufficient funds, or an Idempotency-Key reused with a different body.",
+    "429": "Rate limit for this connection; see `Retry-After`.",
+}
+
+
+class BankAutoSchema(AutoSchema):
+    def _error_codes(self) -> list[str]:
+        if not self.view.get_authenticators():
+            return []
+        codes = ["401", "403", "429"]
+        if self.method == "GET" and self._is_list_view():
+            return ["400", *codes, *(["404"] if "account_pk" in self.path else [])]
+        if self.method == "GET":
+            return [*codes, *(["404"] if "{" in self.path else [])]
+        return ["400", *codes, "404", "409", "422"]
+
+    def get_override_parameters(self) -> list[Any]:
+        parameters = list(super().get_override_parameters())
+        for name in ("account_pk", "id"):
+            if f"{{{name}}}" in self.path:
+                parameters.append(OpenApiParameter(name, int, OpenApiParameter.PATH))
+        if self.method == "POST" and self.view.get_authenticators():
+            parameters.append(
+                OpenApiParameter(
+                    "Idempotency-Key",
+                    str,
+                    OpenApiParameter.HEADER,
+                    description="1-64 visible ASCII characters. The same key and body within 24 hours returns the "
+                    "first response again (header `Idempotent-Replayed: true`) and does nothing more; another body "
+                    "is 422; while the first request runs, 409.",
+                )
+            )
+        return parameters
+
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        problem = self.resolve_serializer(Problem, "response").ref
+        for code in self._error_codes():
+            responses.setdefault(
+                code, {"description": ERRORS[code], "content": {"application/problem+json": {"schema": problem}}}
+            )
+        return responses

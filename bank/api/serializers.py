@@ -1,0 +1,206 @@
+"""Input and output serializers for SPEC §5's objects. Input serializers only parse and validate the
+shape; what is allowed is the services' business. Output serializers render rows that the views
+loaded with everything they need (no query from a serializer)."""
+
+from typing import Any
+
+from rest_framework import serializers
+
+from bank.models import (
+    AccountType,
+    CardStatus,
+    CardType,
+    CounterpartyType,
+    DraftStatus,
+    RequestStatus,
+)
+from bank.selectors import display_name
+
+from .fields import AmountField, PointerOutField, PointerSerializer, StrictSerializer
+
+DESCRIPTION_MAX = 140
+
+# --- Monetary accounts ----------------------------------------------------------------------
+
+
+class CoOwnerSerializer(serializers.Serializer):
+    name = serializers.SerializerMethodField()
+    status = serializers.CharField()
+
+    def get_name(self, co_owner: Any) -> str:
+        return display_name(co_owner.user)
+
+
+class MonetaryAccountSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    type = serializers.ChoiceField(choices=AccountType.choices)
+    description = serializers.CharField()
+    iban = serializers.CharField()
+    balance = AmountField()
+    status = serializers.CharField()
+    savings_goal = AmountField(allow_null=True, help_text="Savings accounts only.")
+    co_owners = CoOwnerSerializer(many=True, help_text="Joint accounts only.")
+    created = serializers.DateTimeField()
+
+
+class MonetaryAccountCreateSerializer(StrictSerializer):
+    read_only_from = MonetaryAccountSerializer
+
+    type = serializers.ChoiceField(choices=AccountType.choices)
+    description = serializers.CharField(max_length=100)
+    savings_goal = AmountField(required=False, help_text="Savings accounts only.")
+    co_owner = PointerSerializer(required=False, help_text="Joint accounts only: the co-owner's EMAIL pointer.")
+
+    def validate_co_owner(self, value: dict[str, str]) -> dict[str, str]:
+        if value["type"] != CounterpartyType.EMAIL:
+            raise serializers.ValidationError("The co-owner is named by an EMAIL pointer.", code="email_required")
+        return value
+
+
+# --- Payments -------------------------------------------------------------------------------
+
+
+class PaymentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    monetary_account_id = serializers.IntegerField()
+    amount = AmountField(help_text="Signed from the account's side: negative for money out.")
+    description = serializers.CharField()
+    counterparty_alias = PointerOutField()
+    balance_after_mutation = AmountField(source="balance_after")
+    created = serializers.DateTimeField()
+
+
+class PaymentCreateSerializer(StrictSerializer):
+    read_only_from = PaymentSerializer
+
+    amount = AmountField()
+    counterparty_alias = PointerSerializer(help_text="With payments:internal, one of the customer's own accounts.")
+    description = serializers.CharField(max_length=DESCRIPTION_MAX, required=False, allow_blank=True, default="")
+
+
+# --- Draft payments -------------------------------------------------------------------------
+
+
+class DraftEntrySerializer(serializers.Serializer):
+    amount = AmountField()
+    counterparty_alias = PointerOutField()
+    description = serializers.CharField()
+
+
+class DraftPaymentSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    monetary_account_id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=DraftStatus.choices, source="shown_status")
+    entries = DraftEntrySerializer(many=True)
+    payment_ids = serializers.SerializerMethodField()
+    reason = serializers.CharField(help_text="Why the customer rejected it, or why it was cancelled.")
+    expires_at = serializers.DateTimeField()
+    created = serializers.DateTimeField()
+    updated = serializers.DateTimeField()
+
+    def get_payment_ids(self, draft: Any) -> list[int]:
+        return [entry.payment_id for entry in draft.entries.all() if entry.payment_id is not None]
+
+
+class DraftEntryCreateSerializer(StrictSerializer):
+    amount = AmountField()
+    counterparty_alias = PointerSerializer()
+    description = serializers.CharField(max_length=DESCRIPTION_MAX, required=False, allow_blank=True, default="")
+
+
+class DraftPaymentCreateSerializer(StrictSerializer):
+    read_only_from = DraftPaymentSerializer
+
+    entries = serializers.ListField(child=DraftEntryCreateSerializer(), min_length=1, max_length=25)
+
+
+class DraftPaymentUpdateSerializer(StrictSerializer):
+    read_only_from = DraftPaymentSerializer
+
+    status = serializers.ChoiceField(choices=DraftStatus.choices, help_text="An app may only set CANCELLED.")
+    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+# --- Cards ----------------------------------------------------------------------------------
+
+
+class CardSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    type = serializers.ChoiceField(choices=CardType.choices)
+    status = serializers.ChoiceField(choices=CardStatus.choices)
+    name_on_card = serializers.CharField()
+    last_four = serializers.CharField()
+    expiry_date = serializers.DateField()
+    primary_account_id = serializers.IntegerField()
+    secondary_account_id = serializers.IntegerField(allow_null=True)
+    limits = AmountField(source="daily_limit", help_text="The daily spending limit.")
+    created = serializers.DateTimeField()
+
+
+class CardCreateSerializer(StrictSerializer):
+    read_only_from = CardSerializer
+
+    type = serializers.ChoiceField(choices=CardType.choices)
+    name_on_card = serializers.CharField(max_length=26)
+    primary_account_id = serializers.IntegerField(min_value=1)
+    limits = AmountField(allow_zero=True, required=False, help_text="The daily spending limit.")
+
+
+class CardUpdateSerializer(StrictSerializer):
+    read_only_from = CardSerializer
+
+    primary_account_id = serializers.IntegerField(min_value=1, required=False, help_text="cards:link or cards:manage")
+    status = serializers.ChoiceField(choices=CardStatus.choices, required=False, help_text="cards:manage")
+    limits = AmountField(allow_zero=True, required=False, help_text="cards:manage; the daily spending limit.")
+    secondary_account_id = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Never through the API (403): the customer sets it in the bank."
+    )
+
+
+# --- Payment requests -----------------------------------------------------------------------
+
+
+class RequestInquirySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    monetary_account_id = serializers.IntegerField()
+    amount = AmountField()
+    counterparty_alias = PointerOutField()
+    description = serializers.CharField()
+    status = serializers.ChoiceField(choices=RequestStatus.choices)
+    created = serializers.DateTimeField()
+
+
+class RequestInquiryCreateSerializer(StrictSerializer):
+    read_only_from = RequestInquirySerializer
+
+    amount = AmountField()
+    counterparty_alias = PointerSerializer()
+    description = serializers.CharField(max_length=DESCRIPTION_MAX, required=False, allow_blank=True, default="")
+
+
+class RequestInquiryUpdateSerializer(StrictSerializer):
+    read_only_from = RequestInquirySerializer
+
+    status = serializers.ChoiceField(choices=[(RequestStatus.REVOKED, "Revoked")])
+
+
+class RequesterField(PointerOutField):
+    """The requester of a payment request, as the payer sees them: their account's IBAN and name."""
+
+    def to_representation(self, instance: Any) -> dict[str, str]:
+        inquiry = instance.inquiry
+        return {
+            "type": CounterpartyType.IBAN,
+            "value": inquiry.monetary_account.iban,
+            "name": display_name(inquiry.created_by),
+        }
+
+
+class RequestResponseSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    monetary_account_id = serializers.IntegerField()
+    amount = AmountField(source="inquiry.amount")
+    counterparty_alias = RequesterField()
+    description = serializers.CharField(source="inquiry.description")
+    status = serializers.ChoiceField(choices=RequestStatus.choices)
+    created = serializers.DateTimeField()
