@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check migrate clean
+.PHONY: run test lint typecheck check migrate clean demo-app bench-token
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "Python 3.12 or newer is needed (see .python-version)")'
@@ -19,6 +19,21 @@ run: $(STAMP)
 	@echo "Demo Bank on http://127.0.0.1:8000  (customers alice / bob, staff admin; password demo-pass-123)"
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
+# Budget Buddy, the example third-party app, in its own virtualenv with its own requirements.
+EXAMPLE := examples/budget_buddy
+$(EXAMPLE)/.venv/.installed: $(EXAMPLE)/requirements.txt
+	test -x $(EXAMPLE)/.venv/bin/python || $(PYTHON) -m venv $(EXAMPLE)/.venv
+	$(EXAMPLE)/.venv/bin/pip install --quiet -r $(EXAMPLE)/requirements.txt
+	touch $@
+
+demo-app: $(EXAMPLE)/.venv/.installed
+	@echo "Budget Buddy on http://127.0.0.1:8001 (start the bank with 'make run' first)"
+	cd $(EXAMPLE) && .venv/bin/flask --app app run --host 127.0.0.1 --port 8001
+
+# Benchmarks: PostgreSQL on 127.0.0.1 (BENCH_ADMIN_DATABASE_URL), loopback only, bounded.
+bench-token: $(STAMP)
+	$(BIN)/python -m bench.token_endpoint
+
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -32,4 +47,4 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(EXAMPLE)/.venv db.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache

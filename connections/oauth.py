@@ -82,6 +82,28 @@ class BankOAuth2Validator(OAuth2Validator):
         request.connection = connection
         return True
 
+    # --- RFC 7009 revocation by the app --------------------------------------------------------
+
+    def revoke_token(self, token: str, token_type_hint: str, request: Any, *args: Any, **kwargs: Any) -> None:
+        """Revoking an access token ends that token; revoking a live refresh token ends the grant
+        it stands for (RFC 7009 §2.1), which here is the whole connection, recorded as ended by
+        the app. Only the authenticated client's own tokens are found (the toolkit's rule)."""
+        application_pk = getattr(request.client, "pk", None)
+        if application_pk is not None:
+            refresh_token = (
+                RefreshToken.objects.select_related("connection")
+                .filter(
+                    token_checksum=hashlib.sha256(token.encode("utf-8")).hexdigest(),
+                    application_id=application_pk,
+                    revoked__isnull=True,
+                )
+                .first()
+            )
+            if refresh_token is not None and refresh_token.connection is not None:
+                connection_revoke(connection=refresh_token.connection, by=RevokedBy.APP)
+                return
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+
     # --- every new token belongs to the connection it came from --------------------------------
 
     def _create_access_token(

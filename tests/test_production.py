@@ -1,31 +1,23 @@
 """The production settings and the container's start command, run outside Docker."""
 
-import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.servers import BIN, ROOT, clean_env, database_url_of_this_run, free_port, running
+
 SECRET = "x" * 20 + "-production-test-secret-key-0123456789"
 
 
 def production_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "config.settings.production",
-            "DJANGO_SECRET_KEY": SECRET,
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-            **extra,
-        }
-    )
-    return env
+    defaults = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": SECRET,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    }
+    return clean_env(**{**defaults, **extra})
 
 
 def test_production_refuses_to_start_without_its_secrets():
@@ -50,39 +42,22 @@ def test_check_deploy_is_clean_under_production_settings():
     assert "no issues" in result.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_container_start_command_serves_a_healthy_bank():
-    settings = connection.settings_dict
-    database_url = f"postgres://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"
     port = free_port()
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert 'CMD ["gunicorn", "config.wsgi:application", "--config", "config/gunicorn.py"]' in dockerfile
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application", "--config", "config/gunicorn.py"],
-        cwd=ROOT,
-        env=production_env(DATABASE_URL=database_url, GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    env = production_env(
+        DATABASE_URL=database_url_of_this_run(), GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2"
     )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-                    assert response.status == 200
-                    assert response.read() == b'{"status": "ok", "database": "ok"}'
-                    break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise
-                time.sleep(0.3)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with (
+        running(
+            [str(BIN / "gunicorn"), "config.wsgi:application", "--config", "config/gunicorn.py"],
+            env=env,
+            ready_url=f"http://127.0.0.1:{port}/healthz",
+        ),
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response,
+    ):
+        assert response.status == 200
+        assert response.read() == b'{"status": "ok", "database": "ok"}'

@@ -399,6 +399,38 @@ def test_revocation_endpoint_revokes(client, app, customer):
     assert api_get(client, "/api/v1/me/", body["access_token"]).status_code == 401
 
 
+def revoke(client, token, client_id=CLIENT_ID, secret=CLIENT_SECRET):
+    basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return client.post(
+        "/o/revoke_token/",
+        f"token={token}&token_type_hint=refresh_token",
+        content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=f"Basic {basic}",
+    )
+
+
+def test_revoking_the_refresh_token_ends_the_connection_as_the_app(client, app, customer):
+    body = tokens_for(client, customer)
+
+    assert revoke(client, body["refresh_token"]).status_code == 200
+
+    connection = Connection.objects.get()
+    assert (connection.is_active, connection.revoked_by) == (False, "app")
+    assert api_get(client, "/api/v1/me/", body["access_token"]).status_code == 401
+    assert refresh(client, body["refresh_token"]).status_code == 400
+    assert AuditEvent.objects.filter(action="connection.revoked", connection=connection).exists()
+
+
+def test_an_app_cannot_revoke_another_apps_refresh_token(client, app, customer):
+    make_application(client_id="other-client", client_secret="o" * 64, name="Other")
+    body = tokens_for(client, customer)
+
+    assert revoke(client, body["refresh_token"], client_id="other-client", secret="o" * 64).status_code == 200
+
+    assert Connection.objects.get().is_active
+    assert api_get(client, "/api/v1/me/", body["access_token"]).status_code == 200
+
+
 def test_introspection_needs_the_introspection_scope(client, app, customer):
     body = tokens_for(client, customer)
     response = Client().post(

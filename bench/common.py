@@ -1,0 +1,87 @@
+"""What every benchmark needs: a fresh PostgreSQL database, the bank under gunicorn with production
+settings on loopback, and a report that says on what it ran."""
+
+import os
+import platform
+import statistics
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.metadata import version
+from pathlib import Path
+
+import psycopg
+
+from tests.servers import BIN, ROOT, clean_env, free_port, running
+
+ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+SECRET = "bench-" + "k" * 60
+
+
+def fresh_database(name: str) -> str:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def production_env(database_url: str, **extra: str) -> dict[str, str]:
+    return clean_env(
+        DJANGO_SETTINGS_MODULE="config.settings.production",
+        DJANGO_SECRET_KEY=SECRET,
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+        DATABASE_URL=database_url,
+        DB_CONN_MAX_AGE="60",
+        LOG_LEVEL="WARNING",
+        **extra,
+    )
+
+
+def migrate(env: dict[str, str]) -> None:
+    subprocess.run([sys.executable, "manage.py", "migrate", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
+
+
+def use_django(env: dict[str, str]) -> None:
+    """Set this process up with the server's settings, to prepare data directly in the database."""
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+@contextmanager
+def bank_server(env: dict[str, str], workers: int = 2) -> Iterator[str]:
+    port = free_port()
+    with running(
+        [str(BIN / "gunicorn"), "config.wsgi:application", "--config", "config/gunicorn.py"],
+        env={**env, "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": str(workers)},
+        ready_url=f"http://127.0.0.1:{port}/healthz",
+        echo_log=False,
+    ):
+        yield f"http://127.0.0.1:{port}"
+
+
+def percentiles(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    cut = statistics.quantiles(ordered, n=100, method="inclusive")
+    return {"p50": cut[49], "p90": cut[89], "p99": cut[98], "mean": statistics.fmean(ordered)}
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    with psycopg.connect(ADMIN_URL) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    postgres = row[0] if row else "?"
+    return (
+        f"{os.cpu_count()} cores ({cpu}), Linux {platform.release()}; Python {platform.python_version()}, "
+        f"Django {version('django')}, DRF {version('djangorestframework')}, "
+        f"django-oauth-toolkit {version('django-oauth-toolkit')}, gunicorn {version('gunicorn')}, "
+        f"PostgreSQL {postgres}"
+    )

@@ -1,0 +1,224 @@
+"""Budget Buddy: a small third-party app that connects to the Demo Bank the way an integrator should.
+
+- OAuth 2.0 authorization code with PKCE (S256), built on Authlib's Flask client; the bank's
+  endpoints come from its RFC 8414 metadata, and the `iss` of the authorization response is checked
+  against it (RFC 9207, against mix-up attacks).
+- Tokens are kept on the server, never in the browser's cookie; they are refreshed shortly before
+  they expire (the bank rotates refresh tokens, so the new one is stored every time).
+- When the customer revokes the connection at the bank, the next API call fails with 401 (or the
+  refresh with invalid_grant): the app forgets the token and asks the customer to connect again.
+
+Run it beside the bank: `make run` in one terminal, `make demo-app` in another, then open
+http://127.0.0.1:8001/.
+"""
+
+import os
+import secrets
+import threading
+from decimal import Decimal
+from typing import Any
+
+import requests
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.flask_client import OAuth
+from flask import Flask, abort, redirect, render_template_string, request, session, url_for
+
+BANK_URL = os.environ.get("BANK_URL", "http://127.0.0.1:8000").rstrip("/")
+CLIENT_ID = os.environ.get("BUDGET_BUDDY_CLIENT_ID", "demo-budget-app")
+CLIENT_SECRET = os.environ.get("BUDGET_BUDDY_CLIENT_SECRET", "demo-budget-secret")
+REDIRECT_URI = os.environ.get("BUDGET_BUDDY_REDIRECT_URI", "http://127.0.0.1:8001/callback")
+SCOPES = os.environ.get("BUDGET_BUDDY_SCOPES", "accounts:read payments:read")
+# Refresh this many seconds before the access token expires (the bank's tokens live 10 minutes).
+REFRESH_LEEWAY = int(os.environ.get("BUDGET_BUDDY_REFRESH_LEEWAY", "60"))
+
+app = Flask(__name__)
+app.secret_key = os.environ.get("BUDGET_BUDDY_SECRET_KEY") or secrets.token_hex(32)
+app.config.update(
+    SESSION_COOKIE_NAME="budget_buddy_session",  # the bank on another port uses "sessionid"
+    SESSION_COOKIE_HTTPONLY=True,
+    SESSION_COOKIE_SAMESITE="Lax",
+)
+
+# Server-side token store, keyed by a random id in the (signed) session cookie. A real app keeps
+# this in its database, encrypted; a dict is enough for a demo that runs in one process.
+_tokens: dict[str, dict[str, Any]] = {}
+_tokens_lock = threading.Lock()
+
+
+def _session_key() -> str:
+    if "sid" not in session:
+        session["sid"] = secrets.token_urlsafe(24)
+    return session["sid"]
+
+
+def fetch_token(name: str = "bank") -> dict[str, Any] | None:
+    with _tokens_lock:
+        return _tokens.get(_session_key())
+
+
+def update_token(
+    name: str, token: dict[str, Any], refresh_token: str | None = None, access_token: str | None = None
+) -> None:
+    """Authlib calls this after a refresh: keep the rotated token for whoever held the old one.
+    The bank rotates refresh tokens and treats a reused one as stolen, so the new one must replace
+    the old one everywhere, including Authlib's per-request copy."""
+    with _tokens_lock:
+        for key, held in _tokens.items():
+            if refresh_token and held.get("refresh_token") == refresh_token:
+                _tokens[key] = dict(token)
+    bank.token = token
+
+
+def store_token(token: dict[str, Any]) -> None:
+    with _tokens_lock:
+        _tokens[_session_key()] = dict(token)
+
+
+def forget_token() -> None:
+    with _tokens_lock:
+        _tokens.pop(_session_key(), None)
+
+
+oauth = OAuth(app, fetch_token=fetch_token, update_token=update_token)
+bank = oauth.register(
+    "bank",
+    client_id=CLIENT_ID,
+    client_secret=CLIENT_SECRET,
+    server_metadata_url=f"{BANK_URL}/.well-known/oauth-authorization-server",
+    api_base_url=f"{BANK_URL}/api/v1/",
+    client_kwargs={
+        "scope": SCOPES,
+        "code_challenge_method": "S256",
+        "token_endpoint_auth_method": "client_secret_basic",
+        "leeway": REFRESH_LEEWAY,
+        "timeout": 10,
+    },
+)
+
+
+class ConnectionEnded(Exception):
+    """The bank no longer accepts this app's token: revoked, expired or suspended."""
+
+
+def api_get(path: str) -> Any:
+    try:
+        response = bank.get(path)
+    except AuthlibBaseError as exc:  # the refresh failed: invalid_grant after a revocation
+        raise ConnectionEnded(str(exc)) from exc
+    if response.status_code == 401:
+        raise ConnectionEnded(response.headers.get("WWW-Authenticate", "invalid_token"))
+    response.raise_for_status()
+    return response.json()
+
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Budget Buddy</title>
+  <style>
+    body { font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; color: #1d2433; }
+    h1 { color: #0b6e4f; } table { width: 100%; border-collapse: collapse; }
+    td, th { padding: .4rem; border-bottom: 1px solid #dde; text-align: left; } td.amount { text-align: right; }
+    .notice { background: #fff4d6; border-left: 4px solid #c98a00; padding: .6rem 1rem; }
+    .button { display: inline-block; background: #0b6e4f; color: #fff; padding: .5rem 1rem; border-radius: .3rem;
+              text-decoration: none; border: 0; font: inherit; cursor: pointer; }
+    .link { background: none; border: 0; color: #0b4f8a; text-decoration: underline; font: inherit; cursor: pointer; }
+  </style>
+</head>
+<body>
+  <h1>Budget Buddy</h1>
+  {% if notice %}<p class="notice" role="status">{{ notice }}</p>{% endif %}
+  {% if me %}
+    <p>Connected to Demo Bank as <strong>{{ me.display_name }}</strong>.
+       The bank lets us: {{ me.scopes|join(", ") }}.</p>
+    <h2>Your accounts</h2>
+    <table>
+      <thead><tr><th>Account</th><th>IBAN</th><th class="amount">Balance</th></tr></thead>
+      <tbody>
+      {% for account in accounts %}
+        <tr><td>{{ account.description }}</td><td>{{ account.iban }}</td>
+            <td class="amount">€{{ account.balance.value }}</td></tr>
+      {% endfor %}
+      </tbody>
+      <tfoot><tr><th colspan="2">Total</th><th class="amount">€{{ total }}</th></tr></tfoot>
+    </table>
+    <form method="post" action="{{ url_for('disconnect') }}">
+      <input type="hidden" name="csrf" value="{{ csrf }}">
+      <p><button class="link" type="submit">Disconnect Demo Bank</button></p>
+    </form>
+  {% else %}
+    <p>See all your balances in one place. Budget Buddy reads your accounts and payments;
+       it can never move money.</p>
+    <p><a class="button" href="{{ url_for('connect') }}">Connect your bank</a></p>
+  {% endif %}
+</body>
+</html>"""
+
+
+def _csrf() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+@app.get("/")
+def home() -> str:
+    notice = session.pop("notice", None)
+    if fetch_token() is None:
+        return render_template_string(PAGE, me=None, notice=notice)
+    try:
+        me = api_get("me/")
+        accounts = api_get("monetary-accounts/")["results"] if "accounts:read" in me["scopes"] else []
+    except ConnectionEnded:
+        forget_token()
+        notice = "Your bank ended this connection (it was revoked or has expired). Connect again to continue."
+        return render_template_string(PAGE, me=None, notice=notice)
+    total = sum((Decimal(a["balance"]["value"]) for a in accounts), Decimal("0.00"))
+    return render_template_string(PAGE, me=me, accounts=accounts, total=total, notice=notice, csrf=_csrf())
+
+
+@app.get("/connect")
+def connect() -> Any:
+    return bank.authorize_redirect(REDIRECT_URI)
+
+
+@app.get("/callback")
+def callback() -> Any:
+    if "error" in request.args:
+        session["notice"] = (
+            "You did not connect your bank."
+            if request.args["error"] == "access_denied"
+            else f"The bank refused the connection: {request.args.get('error_description', request.args['error'])}"
+        )
+        return redirect(url_for("home"))
+    issuer = bank.load_server_metadata().get("issuer")
+    if request.args.get("iss") != issuer:  # RFC 9207: the answer must come from the bank we asked
+        abort(400, "The authorization response came from an unexpected issuer.")
+    try:
+        token = bank.authorize_access_token()
+    except AuthlibBaseError as exc:
+        session["notice"] = f"Connecting failed: {exc}"
+        return redirect(url_for("home"))
+    store_token(token)
+    session["notice"] = "Your bank is connected."
+    return redirect(url_for("home"))
+
+
+@app.post("/disconnect")
+def disconnect() -> Any:
+    if not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "")):
+        abort(403)
+    token = fetch_token()
+    if token is not None:
+        # RFC 7009: revoking the refresh token ends the whole connection at the bank.
+        requests.post(
+            bank.load_server_metadata()["revocation_endpoint"],
+            data={"token": token["refresh_token"], "token_type_hint": "refresh_token"},
+            auth=(CLIENT_ID, CLIENT_SECRET),
+            timeout=10,
+        )
+        forget_token()
+    session["notice"] = "Disconnected. Budget Buddy no longer has access to your bank."
+    return redirect(url_for("home"))

@@ -1,0 +1,147 @@
+"""The example third-party app against the bank: both as real servers on loopback, driven like a
+customer's browser would (an HTTP client with cookies): connect, consent, see the accounts, a
+refresh on every page, a revocation at the bank, and a deny."""
+
+import re
+import sys
+from html import unescape
+from urllib.parse import quote, urljoin
+
+import httpx
+import pytest
+
+from bank.models import AccountType
+from connections import scopes
+from connections.models import Connection, RefreshToken
+from connections.services import connection_revoke
+from tests.connections.oauth_helpers import make_application
+from tests.factories import PASSWORD, make_account
+from tests.servers import BIN, clean_env, database_url_of_this_run, free_port, running
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+CLIENT_ID, CLIENT_SECRET = "demo-budget-app", "demo-budget-secret"
+
+
+def form_fields(html: str) -> dict[str, list[str]]:
+    """What a browser would post from the page's form (every box stays ticked)."""
+    fields: dict[str, list[str]] = {}
+    for tag in re.findall(r"<input[^>]+>", html):
+        name = re.search(r'name="([^"]+)"', tag)
+        value = re.search(r'value="([^"]*)"', tag)
+        if name:
+            fields.setdefault(name.group(1), []).append(unescape(value.group(1)) if value else "")
+    return fields
+
+
+def consent(browser: httpx.Client, authorize_url: str, *, allow: bool) -> str:
+    """Log in at the bank if asked, then answer the consent screen; returns where the bank sends us."""
+    page = browser.get(authorize_url)
+    if "/accounts/login/" in str(page.url):
+        fields = form_fields(page.text)
+        page = browser.post(
+            str(page.url),
+            data={**fields, "username": "alice", "password": PASSWORD},
+            headers={"Referer": str(page.url)},
+        )
+    assert page.status_code == 200 and "Connect" in page.text, page.text[:500]
+    data = form_fields(page.text) | ({"allow": ["true"]} if allow else {})
+    answer = browser.post(str(page.url), data=data, headers={"Referer": str(page.url)}, follow_redirects=False)
+    assert answer.status_code == 303
+    return answer.headers["Location"]
+
+
+@pytest.fixture
+def servers(alice):
+    make_account(alice, balance="2500.00", description="Main")
+    make_account(alice, type=AccountType.SAVINGS, description="Savings")
+    bank_port, app_port = free_port(), free_port()
+    bank_url, app_url = f"http://127.0.0.1:{bank_port}", f"http://127.0.0.1:{app_port}"
+    make_application(
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        redirect_uris=f"{app_url}/callback",
+        allowed_scopes=" ".join(scopes.ALL),
+    )
+    bank_env = clean_env(
+        DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=database_url_of_this_run(), OAUTH2_ISSUER=bank_url
+    )
+    app_env = clean_env(
+        BANK_URL=bank_url,
+        BUDGET_BUDDY_CLIENT_ID=CLIENT_ID,
+        BUDGET_BUDDY_CLIENT_SECRET=CLIENT_SECRET,
+        BUDGET_BUDDY_REDIRECT_URI=f"{app_url}/callback",
+        BUDGET_BUDDY_REFRESH_LEEWAY="3600",  # every page load refreshes: rotation is exercised
+    )
+    with (
+        running(
+            [str(BIN / "gunicorn"), "config.wsgi:application", "-b", f"127.0.0.1:{bank_port}", "-w", "2"],
+            env=bank_env,
+            ready_url=f"{bank_url}/healthz",
+        ),
+        running(
+            [sys.executable, "-m", "flask", "--app", "examples/budget_buddy/app", "run", "--port", str(app_port)],
+            env=app_env,
+            ready_url=app_url,
+        ),
+    ):
+        yield bank_url, app_url
+
+
+def test_connect_see_accounts_refresh_and_survive_a_revocation(alice, servers):
+    bank_url, app_url = servers
+    with httpx.Client(follow_redirects=True, timeout=15) as browser:
+        home = browser.get(app_url)
+        assert "Connect your bank" in home.text
+
+        to_bank = browser.get(f"{app_url}/connect", follow_redirects=False)
+        authorize_url = to_bank.headers["Location"]
+        assert authorize_url.startswith(f"{bank_url}/o/authorize/?")
+        assert "code_challenge_method=S256" in authorize_url
+
+        back = consent(browser, authorize_url, allow=True)
+        assert back.startswith(f"{app_url}/callback?code=") and f"iss={quote(bank_url, safe='')}" in back
+        page = browser.get(back)
+
+        assert "Your bank is connected." in page.text
+        assert "Connected to Demo Bank as <strong>Alice Jansen</strong>" in page.text
+        assert "Main" in page.text and "€2500.00" in page.text and "Savings" in page.text
+        connection = Connection.objects.get(user=alice)
+        assert set(connection.scope_list) == {"accounts:read", "payments:read"}
+
+        # The app refreshes before each call (leeway 3600 s): each page rotates the refresh token.
+        rotated_before = RefreshToken.objects.filter(connection=connection, revoked__isnull=False).count()
+        assert "€2500.00" in browser.get(app_url).text
+        assert RefreshToken.objects.filter(connection=connection, revoked__isnull=False).count() > rotated_before
+
+        connection_revoke(connection=connection, by="customer", actor=alice)
+        after = browser.get(app_url)
+        assert "Your bank ended this connection" in after.text
+        assert "Connect your bank" in after.text
+
+
+def test_deny_brings_the_customer_back_with_a_clear_message(alice, servers):
+    _bank_url, app_url = servers
+    with httpx.Client(follow_redirects=True, timeout=15) as browser:
+        authorize_url = browser.get(f"{app_url}/connect", follow_redirects=False).headers["Location"]
+        back = consent(browser, authorize_url, allow=False)
+        page = browser.get(urljoin(app_url, back))
+
+    assert "error=access_denied" in back
+    assert "You did not connect your bank." in page.text
+    assert not Connection.objects.exists()
+
+
+def test_disconnect_in_the_app_ends_the_connection_at_the_bank(alice, servers):
+    _bank_url, app_url = servers
+    with httpx.Client(follow_redirects=True, timeout=15) as browser:
+        authorize_url = browser.get(f"{app_url}/connect", follow_redirects=False).headers["Location"]
+        page = browser.get(consent(browser, authorize_url, allow=True))
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf
+        assert browser.post(f"{app_url}/disconnect", data={"csrf": "forged"}).status_code == 403
+        done = browser.post(f"{app_url}/disconnect", data={"csrf": csrf.group(1)})
+
+    assert "Disconnected." in done.text
+    connection = Connection.objects.get(user=alice)
+    assert (connection.is_active, connection.revoked_by) == (False, "app")
