@@ -155,7 +155,13 @@ class RequestResponseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created", "action", "actor_type", "actor", "customer", "application", "target_type", "target_id"]
-    list_filter = ["actor_type", "action", "application"]
+    # Staff look a customer or an app up: only those that have events are listed.
+    list_filter = [
+        ("customer", admin.RelatedOnlyFieldListFilter),
+        ("application", admin.RelatedOnlyFieldListFilter),
+        "actor_type",
+        "action",
+    ]
     search_fields = ["action", "customer__username", "customer__email", "actor__username", "target_id"]
     list_select_related = ["actor", "customer", "application"]
     date_hierarchy = "created"

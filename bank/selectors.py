@@ -20,6 +20,7 @@ from .models import (
     DraftStatus,
     MonetaryAccount,
     Payment,
+    RequestInquiry,
     RequestResponse,
     RequestStatus,
 )
@@ -164,4 +165,82 @@ def drafts_with_status(queryset: QuerySet[DraftPayment]) -> QuerySet[DraftPaymen
             When(status=DraftStatus.PENDING, expires_at__lte=timezone.now(), then=Value(DraftStatus.EXPIRED.value)),
             default=F("status"),
         )
+    )
+
+
+# --- Approvals and payment requests in the customer's pages --------------------------------------
+
+
+@dataclass(frozen=True)
+class DraftEntryView:
+    amount: Any
+    currency: str
+    payee: str
+    payee_detail: str
+    description: str
+    new_payee: bool
+
+
+@dataclass(frozen=True)
+class DraftView:
+    draft: DraftPayment
+    entries: list[DraftEntryView]
+    total: Any
+    balance_after: Any
+
+
+def drafts_for_approval(user: Any) -> list[DraftView]:
+    """Pending drafts with what the customer needs to decide: each entry, whether the payee is new
+    (never paid before from the customer's accounts), the total and the balance after."""
+    own = accounts_of(user).values("pk")
+    drafts = (
+        pending_drafts(user)
+        .select_related("monetary_account", "application")
+        .prefetch_related("entries")
+        .order_by("created")
+    )
+    paid_before = set(
+        Payment.objects.filter(monetary_account__in=own, amount__lt=0).values_list("counterparty_value", flat=True)
+    )
+    views = []
+    for draft in drafts:
+        entries = [
+            DraftEntryView(
+                amount=entry.amount,
+                currency=entry.currency,
+                payee=entry.counterparty_name or entry.counterparty_value,
+                payee_detail=entry.counterparty_value,
+                description=entry.description,
+                new_payee=entry.counterparty_value not in paid_before,
+            )
+            for entry in draft.entries.all()
+        ]
+        total = sum((entry.amount for entry in entries), 0)
+        views.append(
+            DraftView(draft=draft, entries=entries, total=total, balance_after=draft.monetary_account.balance - total)
+        )
+    return views
+
+
+def answered_drafts(user: Any, limit: int = 20) -> QuerySet[DraftPayment]:
+    """Drafts no longer waiting: approved, rejected, cancelled, or past their expiry."""
+    return (
+        drafts_with_status(DraftPayment.objects.filter(monetary_account__in=accounts_of(user).values("pk")))
+        .exclude(shown_status=DraftStatus.PENDING)  # type: ignore[misc]  # an annotation
+        .select_related("monetary_account", "application")
+        .order_by("-updated")[:limit]
+    )
+
+
+def received_requests(user: Any) -> QuerySet[RequestResponse]:
+    return RequestResponse.objects.filter(monetary_account__in=accounts_of(user).values("pk")).select_related(
+        "monetary_account", "inquiry", "inquiry__monetary_account", "inquiry__created_by"
+    )
+
+
+def sent_requests(user: Any, limit: int = 50) -> QuerySet[RequestInquiry]:
+    return (
+        RequestInquiry.objects.filter(monetary_account__in=accounts_of(user).values("pk"))
+        .select_related("monetary_account")
+        .order_by("-id")[:limit]
     )

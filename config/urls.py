@@ -8,8 +8,14 @@ from oauth2_provider.views import OAuthServerMetadataView
 
 urlpatterns = [
     path("", include("bank.urls")),
+    path("", include("connections.page_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(success_url="/profile/settings/security/"),
+        name="password_change",
+    ),
     path("admin/", admin.site.urls),
     path("o/", include("connections.urls")),
     path(".well-known/oauth-authorization-server", OAuthServerMetadataView.as_view(), name="oauth-metadata"),

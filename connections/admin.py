@@ -1,10 +1,13 @@
 """Staff see customers' connections and revoke them. Applications: see application_admin.py."""
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from .models import Connection, RevokedBy
 from .services import connection_revoke
@@ -12,7 +15,16 @@ from .services import connection_revoke
 
 @admin.register(Connection)
 class ConnectionAdmin(admin.ModelAdmin):
-    list_display = ["user", "application", "created", "expires_at", "last_used_at", "revoked_at", "revoked_by"]
+    list_display = [
+        "user",
+        "application",
+        "created",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+        "audit_log",
+    ]
     list_filter = ["application", "revoked_by"]
     search_fields = ["user__username", "user__email", "application__name", "application__client_id"]
     list_select_related = ["user", "application"]
@@ -29,6 +41,14 @@ class ConnectionAdmin(admin.ModelAdmin):
         "revoked_by_user",
     ]
     actions = ["revoke"]
+
+    @admin.display(description="Audit log")
+    def audit_log(self, connection: Connection) -> str:
+        url = reverse("admin:bank_auditevent_changelist")
+        query = urlencode(
+            {"customer__id__exact": connection.user_id, "application__id__exact": connection.application_id}
+        )
+        return format_html('<a href="{}?{}">Events</a>', url, query)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

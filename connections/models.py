@@ -153,6 +153,11 @@ class Connection(models.Model):  # type: ignore[django-manager-missing]  # swapp
         return scopes.ordered(self.scope.split())
 
     @property
+    def granted(self) -> list[scopes.Scope]:
+        """The granted scopes with their sentences, for the customer's pages."""
+        return scopes.describe(self.scope_list)
+
+    @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
 

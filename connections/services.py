@@ -9,12 +9,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from oauth2_provider.generators import generate_client_secret
 
 from bank.errors import ValidationFailed
 from bank.models import DraftPayment, DraftStatus, MonetaryAccount
-from bank.selectors import accounts_of
+from bank.selectors import accounts_of, display_name
 from bank.services.audit import audit_record
 
 from . import scopes as scope_table
@@ -148,3 +151,96 @@ def application_suspend(*, application: Application, actor: Any, reason: str = "
 def application_unsuspend(*, application: Application, actor: Any) -> None:
     Application.objects.filter(pk=application.pk).update(suspended_at=None, suspended_reason="")
     audit_record(action="application.unsuspended", actor=actor, application=application, actor_type="staff")
+
+
+# Reading through the API is recorded for the customer's activity view at most once per minute per
+# connection, resource and account: enough to say "read your payments at 14:05", without a write per
+# request (the cache decides; Redis makes that hold across processes).
+READ_RECORD_INTERVAL = 60
+
+
+def connection_record_read(*, connection: Connection, resource: str, account_id: int | None = None) -> None:
+    key = f"connection-read:{connection.pk}:{resource}:{account_id or ''}"
+    if cache.add(key, True, timeout=READ_RECORD_INTERVAL):
+        audit_record(
+            action="api.read",
+            actor=connection.user,
+            customer=connection.user,
+            connection=connection,
+            data={"resource": resource, "account_id": account_id},
+        )
+
+
+# --- Developers' own applications --------------------------------------------------------------
+
+DEVELOPER_FIELDS = ("name", "website", "redirect_uris", "client_type", "logo_url")
+
+
+def _saved(application: Application) -> None:
+    try:
+        application.full_clean(exclude=["client_secret", "user"])
+    except ValidationError as exc:
+        raise ValidationFailed(
+            " ".join(f"{field}: {' '.join(messages)}" for field, messages in exc.message_dict.items()),
+            code="invalid_application",
+        ) from exc
+    application.save()
+
+
+@transaction.atomic
+def application_register(*, developer: Any, **fields: Any) -> tuple[Application, str]:
+    """A customer registers an app. It may ask only for the read-only scopes until staff allow more.
+    Returns the raw client secret, which is stored hashed and shown this once."""
+    secret = generate_client_secret()
+    application = Application(
+        user=developer,
+        client_secret=secret,
+        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+        developer_name=display_name(developer),
+        **{name: fields[name] for name in DEVELOPER_FIELDS},
+    )
+    _saved(application)
+    audit_record(
+        action="application.registered",
+        actor=developer,
+        customer=developer,
+        application=application,
+        actor_type="customer",
+        data={"client_type": application.client_type},
+    )
+    return application, secret
+
+
+@transaction.atomic
+def application_update(*, application: Application, developer: Any, **fields: Any) -> Application:
+    application = Application.objects.select_for_update().get(pk=application.pk, user=developer)
+    changed = sorted(name for name in DEVELOPER_FIELDS if getattr(application, name) != fields[name])
+    for name in DEVELOPER_FIELDS:
+        setattr(application, name, fields[name])
+    _saved(application)
+    audit_record(
+        action="application.updated",
+        actor=developer,
+        customer=developer,
+        application=application,
+        actor_type="customer",
+        data={"changed": changed},
+    )
+    return application
+
+
+@transaction.atomic
+def application_rotate_secret(*, application: Application, developer: Any) -> str:
+    """A new client secret; the old one stops working at once. Returns the raw secret, shown once."""
+    application = Application.objects.select_for_update().get(pk=application.pk, user=developer)
+    secret = generate_client_secret()
+    application.client_secret = secret
+    application.save(update_fields=["client_secret", "updated"])
+    audit_record(
+        action="application.secret_rotated",
+        actor=developer,
+        customer=developer,
+        application=application,
+        actor_type="customer",
+    )
+    return secret

@@ -55,7 +55,6 @@ class BankAuthorizationView(AuthorizationView):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = super().dispatch(request, *args, **kwargs)
-        response["Referrer-Policy"] = "no-referrer"
         response["Content-Security-Policy"] = "frame-ancestors 'none'"
         return response
 

@@ -39,6 +39,7 @@ from bank.services.payments import payment_create
 from connections import scopes
 from connections.authentication import request_connection
 from connections.models import Connection
+from connections.services import connection_record_read
 
 from . import filters
 from . import serializers as s
@@ -83,6 +84,15 @@ class ConnectedViewSet(viewsets.GenericViewSet):
         if account is None:
             raise ValidationFailed("No such account is shared with this app.", code="account_not_found", field=field)
         return account
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        # What the app read shows on the customer's connection page (recorded at most once a minute).
+        if request.method == "GET" and status.is_success(response.status_code) and request.auth is not None:
+            account_pk = kwargs.get("account_pk")
+            connection_record_read(
+                connection=self.connection, resource=self.basename, account_id=int(account_pk) if account_pk else None
+            )
+        return super().finalize_response(request, response, *args, **kwargs)
 
     def parse(self, serializer_class: type[serializers.Serializer]) -> dict[str, Any]:
         serializer = serializer_class(data=self.request.data)

@@ -185,7 +185,7 @@ def test_card_reads_cost_at_most_three_queries(alice, setup, connect):
     for _ in range(5):
         card_order(customer=alice, type="VIRTUAL", name_on_card="A", primary_account=main, actor=alice)
     app = connect(alice, scopes=["cards:link"], accounts=[main])
-    app.get("/api/v1/me/")
+    app.get("/api/v1/cards/")  # the first read of the minute is recorded
 
     with CaptureQueriesContext(db_connection) as listing:
         assert len(app.get("/api/v1/cards/").json()["results"]) == 6

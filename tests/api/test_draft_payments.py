@@ -200,8 +200,8 @@ def test_scopes_and_accounts(alice, bob, main, connect):
 
 def test_list_costs_at_most_three_queries_however_many_drafts_and_entries(alice, main, connect):
     app = connect(alice, scopes=["draft_payments:write", "draft_payments:read"], accounts=[main])
-    app.get("/api/v1/me/")
     path = f"/api/v1/monetary-accounts/{main.pk}/draft-payments/"
+    app.get(path)  # the first read of the minute is recorded
     counts = []
     for size in (1, 5):
         for _ in range(3):

@@ -142,8 +142,8 @@ def test_reads_cost_at_most_three_queries(alice, bob, accounts, connect):
     for value in ("1.00", "2.00", "3.00"):
         ask_bob(writer, mine, value)
     bobs_app = connect(bob, scopes=["request_responses:read"], accounts=[bobs], app="bobs")
-    writer.get("/api/v1/me/")
-    bobs_app.get("/api/v1/me/")
+    writer.get(f"/api/v1/monetary-accounts/{mine.pk}/request-inquiries/")  # the first read of the minute is recorded
+    bobs_app.get(f"/api/v1/monetary-accounts/{bobs.pk}/request-responses/")
 
     with CaptureQueriesContext(db_connection) as sent:
         assert len(writer.get(f"/api/v1/monetary-accounts/{mine.pk}/request-inquiries/").json()["results"]) == 3

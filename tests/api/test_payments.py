@@ -152,8 +152,8 @@ def test_filters_by_date_amount_and_direction(alice, accounts, connect):
 def test_list_costs_at_most_three_queries_however_many_rows(alice, accounts, connect):
     main, savings = accounts
     app = connect(alice, scopes=["payments:read"], accounts=[main])
-    app.get("/api/v1/me/")
     path = f"/api/v1/monetary-accounts/{main.pk}/payments/"
+    app.get(path)  # the first read of the minute is recorded
     counts = []
     for _ in range(2):
         for _ in range(10):

@@ -103,3 +103,22 @@ def test_staff_suspend_and_unsuspend_actions(client, alice, granted):
         "application.unsuspended",
         "application.suspended",
     ]
+
+
+def test_staff_find_a_customers_connections_and_their_audit_log(client, alice, bob, account_for, granted):
+    connection, _body, _, _ = granted
+    account_for(bob)  # bob has events too: they must not show
+    client.force_login(StaffFactory())
+
+    listing = client.get("/admin/connections/connection/", {"q": "alice"}).content.decode()
+    assert "Budget Buddy" in listing and "Events</a>" in listing
+
+    url = f"/admin/bank/auditevent/?customer__id__exact={alice.pk}&application__id__exact={connection.application_id}"
+    log = client.get(url)
+    assert log.status_code == 200
+    shown = {event.pk for event in log.context["cl"].result_list}
+    expected = set(
+        AuditEvent.objects.filter(customer=alice, application=connection.application).values_list("pk", flat=True)
+    )
+    assert shown == expected and expected
+    assert not AuditEvent.objects.filter(pk__in=shown, customer=bob).exists()
