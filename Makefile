@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check migrate clean demo-app bench-token screenshots
+.PHONY: run test lint typecheck check migrate clean demo-app bench-token bench-lists screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "Python 3.12 or newer is needed (see .python-version)")'
@@ -33,6 +33,9 @@ demo-app: $(EXAMPLE)/.venv/.installed
 # Benchmarks: PostgreSQL on 127.0.0.1 (BENCH_ADMIN_DATABASE_URL), loopback only, bounded.
 bench-token: $(STAMP)
 	$(BIN)/python -m bench.token_endpoint
+
+bench-lists: $(STAMP)
+	$(BIN)/python -m bench.api_lists
 
 # Pictures of every page, from the browser tests (PostgreSQL in DATABASE_URL, Debian's chromium).
 screenshots: $(STAMP)

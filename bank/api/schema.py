@@ -71,7 +71,16 @@ class BankAutoSchema(AutoSchema):
             return responses
         problem = self.resolve_serializer(Problem, "response").ref
         for code in self._error_codes():
-            responses.setdefault(
-                code, {"description": ERRORS[code], "content": {"application/problem+json": {"schema": problem}}}
-            )
+            content: dict[str, Any] = {"schema": problem}
+            examples = {
+                "".join(word.capitalize() for word in example.name.replace("'", "").split()): {
+                    "value": example.value,
+                    "summary": example.name,
+                }
+                for example in self.get_examples()
+                if code in (example.status_codes or [])
+            }
+            if examples:
+                content["examples"] = examples
+            responses.setdefault(code, {"description": ERRORS[code], "content": {"application/problem+json": content}})
         return responses

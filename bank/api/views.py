@@ -230,7 +230,34 @@ class PaymentViewSet(AccountChildViewSet):
                     "counterparty_alias": {"type": "IBAN", "value": "NL12BANK0123456789", "name": "Alice"},
                     "description": "Round-up",
                 },
-            )
+            ),
+            OpenApiExample(
+                "Transfer made",
+                response_only=True,
+                status_codes=["201"],
+                value={
+                    "id": 812,
+                    "monetary_account_id": 1,
+                    "amount": {"value": "-12.50", "currency": "EUR"},
+                    "description": "Round-up",
+                    "counterparty_alias": {"type": "IBAN", "value": "NL12BANK0123456789", "name": "Alice Jansen"},
+                    "balance_after_mutation": {"value": "487.50", "currency": "EUR"},
+                    "created": "2026-11-25T14:05:00+01:00",
+                },
+            ),
+            OpenApiExample(
+                "Someone else's account",
+                response_only=True,
+                status_codes=["403"],
+                value={
+                    "type": "https://bank.example/problems/use_draft_payment",
+                    "title": "Not allowed",
+                    "status": 403,
+                    "detail": "With payments:internal an app can move money only between the customer's own "
+                    "accounts. To pay anyone else, create a draft payment for the customer to approve.",
+                    "code": "use_draft_payment",
+                },
+            ),
         ],
     )
     @idempotent

@@ -170,3 +170,46 @@ def test_the_same_key_from_many_threads_pays_once(setup):
     assert set(statuses) <= {201, 409}
     main.refresh_from_db()
     assert main.balance == Decimal("90.00")
+
+
+@pytest.mark.parametrize(
+    ("path", "payload"),
+    [
+        ("/api/v1/monetary-accounts/", lambda main: {"type": "BANK", "description": "Bills"}),
+        (
+            "/api/v1/monetary-accounts/{main}/draft-payments/",
+            lambda main: {
+                "entries": [
+                    {
+                        "amount": {"value": "5.00", "currency": "EUR"},
+                        "counterparty_alias": {"type": "IBAN", "value": "DE89370400440532013000", "name": "Shop"},
+                    }
+                ]
+            },
+        ),
+        ("/api/v1/cards/", lambda main: {"type": "VIRTUAL", "name_on_card": "Alice", "primary_account_id": main}),
+        (
+            "/api/v1/monetary-accounts/{main}/request-inquiries/",
+            lambda main: {
+                "amount": {"value": "5.00", "currency": "EUR"},
+                "counterparty_alias": {"type": "EMAIL", "value": "bob@example.com"},
+            },
+        ),
+    ],
+)
+def test_every_creating_endpoint_replays_instead_of_creating_twice(alice, bob, connect, path, payload):
+    make_account(bob)
+    main = make_account(alice, balance="10.00")
+    app = connect(alice, accounts=[main])
+    url = path.format(main=main.pk)
+
+    first = app.post(url, payload(main.pk), **{"Idempotency-Key": "once"})
+    second = app.post(url, payload(main.pk), **{"Idempotency-Key": "once"})
+    different = app.post(url, {**payload(main.pk), "description": "other"}, **{"Idempotency-Key": "once"})
+
+    assert first.status_code == 201, first.json()
+    assert (second.status_code, second.content) == (201, first.content)
+    assert different.status_code == 422  # another body under the same key, valid or not
+    listing = app.get(url) if "cards" in url or "{main}" in path else app.get("/api/v1/monetary-accounts/")
+    assert sum(1 for row in listing.json()["results"] if row["id"] == first.json()["id"]) == 1
+    assert len(listing.json()["results"]) == (2 if url == "/api/v1/monetary-accounts/" else 1)

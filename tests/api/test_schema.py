@@ -46,6 +46,9 @@ def test_every_operation_names_its_scopes_and_problem_responses(schema_document)
     assert payments["security"] == [{"oauth2": ["payments:internal"]}]
     assert {"400", "401", "403", "404", "409", "422", "429"} <= set(payments["responses"])
     assert any(p["name"] == "Idempotency-Key" for p in payments["parameters"])
+    assert "TransferMade" in payments["responses"]["201"]["content"]["application/json"]["examples"]
+    refused = payments["responses"]["403"]["content"]["application/problem+json"]["examples"]["SomeoneElsesAccount"]
+    assert refused["value"]["code"] == "use_draft_payment"
     cards = operations[("/api/v1/cards/", "get")]
     assert cards["security"] == [{"oauth2": [s]} for s in ("cards:link", "cards:order", "cards:manage")]
     for (path, method), operation in operations.items():

@@ -215,7 +215,7 @@ def test_pay_one_request_and_reject_another(page, alice, bob, bank):
 
 
 def test_another_customers_connection_draft_and_request_are_404(page, alice, bob, bank):
-    main, _, _bobs = bank
+    main, _, bobs = bank
     log_in(page, "alice")
     consent_in_browser(page, "accounts:read")
     connection = Connection.objects.get(user=alice)
@@ -242,6 +242,23 @@ def test_another_customers_connection_draft_and_request_are_404(page, alice, bob
     )
     assert response.status == 404
     assert DraftPayment.objects.get(pk=draft.pk).status == DraftStatus.PENDING
+    # Nor a payment request asked of Alice.
+    request_inquiry_create(
+        customer=bob,
+        account=bobs,
+        amount=Decimal("3.00"),
+        counterparty={"type": "EMAIL", "value": "alice@example.com"},
+        actor=bob,
+    )
+    asked_of_alice = RequestResponse.objects.get()
+    for action in ("pay", "reject"):
+        response = page.request.post(
+            f"/payment-requests/{asked_of_alice.pk}/{action}/",
+            form={"account": str(bobs.pk), "password": PASSWORD, "csrfmiddlewaretoken": csrf},
+            headers={"Referer": page.url, "Origin": page.url.split("/draft-payments/")[0]},
+        )
+        assert response.status == 404, action
+    assert RequestResponse.objects.get().status == RequestStatus.PENDING
 
 
 def test_public_and_developer_pages_are_accessible(page, alice):
