@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check migrate clean demo-app bench-token bench-lists screenshots
+.PHONY: run test lint typecheck check migrate clean demo-app bench-token bench-lists storm screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "Python 3.12 or newer is needed (see .python-version)")'
@@ -36,6 +36,10 @@ bench-token: $(STAMP)
 
 bench-lists: $(STAMP)
 	$(BIN)/python -m bench.api_lists
+
+# The full money-integrity run: 10,000 transfers by 16 clients through two server processes.
+storm: $(STAMP)
+	$(BIN)/python -m bench.transfer_storm --transfers 10000 --clients 16
 
 # Pictures of every page, from the browser tests (PostgreSQL in DATABASE_URL, Debian's chromium).
 screenshots: $(STAMP)

@@ -1,9 +1,23 @@
-from collections.abc import Callable
+"""Fixtures for every test: customers, accounts, and an API client with a real toolkit access token
+for a connection with given scopes and accounts."""
+
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
+from oauth2_provider.models import set_token_value
+from rest_framework.test import APIClient
 
+from connections import scopes as scope_table
+from connections.models import AccessToken, Application, Connection
+from connections.services import connection_grant
+from tests.connections.oauth_helpers import make_application
 from tests.factories import UserFactory, make_account
 
 
@@ -35,3 +49,62 @@ def bob(db: Any) -> Any:
 @pytest.fixture
 def account_for() -> Callable[..., Any]:
     return make_account
+
+
+@dataclass
+class Connected:
+    """One app's view of one customer: its API client, token and connection."""
+
+    client: APIClient
+    token: str
+    connection: Connection
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self.client.get(path, params or None)
+
+    def post(self, path: str, data: Any, **headers: str) -> Any:
+        return self.client.post(path, data, format="json", headers=headers or None)
+
+    def patch(self, path: str, data: Any) -> Any:
+        return self.client.patch(path, data, format="json")
+
+
+def issue_token(connection: Connection, scope: str | None = None) -> str:
+    raw = secrets.token_urlsafe(32)
+    token = AccessToken(
+        user=connection.user,
+        application=connection.application,
+        scope=scope if scope is not None else connection.scope,
+        expires=timezone.now() + timedelta(minutes=10),
+        connection=connection,
+    )
+    set_token_value(token, raw)
+    token.save()
+    return raw
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles() -> None:
+    cache.clear()
+
+
+@pytest.fixture
+def connect(db: Any) -> Callable[..., Connected]:
+    apps: dict[str, Application] = {}
+
+    def _connect(
+        user: Any,
+        *,
+        scopes: Iterable[str] = scope_table.ALL,
+        accounts: Iterable[Any] = (),
+        app: str = "budget",
+    ) -> Connected:
+        if app not in apps:
+            apps[app] = make_application(client_id=f"{app}-client", name=app.title())
+        connection = connection_grant(user=user, application=apps[app], scopes=scopes, accounts=list(accounts))
+        raw = issue_token(connection)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+        return Connected(client=client, token=raw, connection=connection)
+
+    return _connect

@@ -19,7 +19,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db import connection as db_connection
 from django.utils import timezone
 from rest_framework import exceptions, status
 from rest_framework.request import Request
@@ -90,6 +91,19 @@ def _claim(*, connection: Any, key: str, fingerprint: str) -> IdempotencyKey | R
     raise KeyInUse()
 
 
+def _release(claimed: IdempotencyKey) -> None:
+    """Free the key of a request that did nothing, so that the client can retry at once. If the
+    database connection itself broke, reconnect once to do it (or the key would wait out its lease)."""
+    for attempt in range(2):
+        try:
+            IdempotencyKey.objects.filter(pk=claimed.pk, state=IdempotencyKey.State.IN_PROGRESS).delete()
+            return
+        except DatabaseError:
+            if attempt:
+                raise
+            db_connection.close()
+
+
 def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
     """Wrap a viewset's creating action."""
 
@@ -120,10 +134,10 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
         try:
             response = run()
         except BaseException:
-            IdempotencyKey.objects.filter(pk=claimed.pk, state=IdempotencyKey.State.IN_PROGRESS).delete()
+            _release(claimed)
             raise
         if not status.is_success(response.status_code):
-            IdempotencyKey.objects.filter(pk=claimed.pk, state=IdempotencyKey.State.IN_PROGRESS).delete()
+            _release(claimed)
         return response
 
     wrapper.idempotent = True  # type: ignore[attr-defined]  # checked by tests/api/test_contract.py

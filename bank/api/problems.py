@@ -1,9 +1,11 @@
 """One exception handler: domain errors, DRF errors, 404s and permission errors become RFC 9457
 problem details (`application/problem+json`) with a stable `code`. Never a stack trace."""
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
@@ -11,6 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from bank.errors import DomainError
+
+logger = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://bank.example/problems/"
 
@@ -25,6 +29,7 @@ TITLES = {
     415: "Unsupported media type",
     422: "Unprocessable request",
     429: "Too many requests",
+    503: "Service unavailable",
 }
 
 
@@ -68,6 +73,17 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         )
         body = problem(status_code=exc.status, code=exc.code, detail=exc.message, title=exc.title, errors=errors)
         return Response(body, status=exc.status, content_type="application/problem+json")
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database went away mid-request (a failover, a killed connection). The transaction
+        # was rolled back, so nothing happened: say so and invite a retry.
+        logger.warning("Database unavailable during %s %s: %s", context["request"].method, context["request"].path, exc)
+        body = problem(
+            status_code=503,
+            code="service_unavailable",
+            detail="The bank could not complete this request and changed nothing. Retry it; with the same "
+            "Idempotency-Key a retry is safe.",
+        )
+        return Response(body, status=503, content_type="application/problem+json", headers={"Retry-After": "1"})
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

@@ -158,5 +158,10 @@ def ledger_move(
     ]
     Payment.objects.bulk_create(payments)
     for leg in legs:
-        MonetaryAccount.objects.filter(pk=leg.account.pk).update(balance=leg.account.balance)
+        _write_balance(leg.account)
     return payments
+
+
+def _write_balance(account: MonetaryAccount) -> None:
+    """One leg's new balance (the fault tests break in here, between the legs of a transfer)."""
+    MonetaryAccount.objects.filter(pk=account.pk).update(balance=account.balance)

@@ -1,0 +1,124 @@
+"""Faults in the middle of moving money leave nothing half done, and the client can retry safely:
+an exception between the two legs of a transfer, and the database connection killed mid-request."""
+
+import threading
+import time
+from decimal import Decimal
+
+import httpx
+import psycopg
+import pytest
+
+from bank.management.commands.check_ledger import ledger_problems
+from bank.models import IdempotencyKey, MonetaryAccount, Movement, Payment
+from bank.services import ledger
+from tests.factories import make_account
+from tests.servers import database_url_of_this_run
+
+
+def transfer_body(target: MonetaryAccount) -> dict:
+    return {
+        "amount": {"value": "40.00", "currency": "EUR"},
+        "counterparty_alias": {"type": "IBAN", "value": target.iban, "name": "Me"},
+        "description": "Fault test",
+    }
+
+
+def state(*accounts: MonetaryAccount) -> tuple:
+    return (
+        [MonetaryAccount.objects.get(pk=a.pk).balance for a in accounts],
+        Movement.objects.count(),
+        Payment.objects.count(),
+    )
+
+
+@pytest.mark.django_db
+def test_an_error_between_the_two_legs_leaves_no_trace_and_the_retry_pays_once(alice, connect, monkeypatch):
+    main = make_account(alice, balance="100.00")
+    savings = make_account(alice, type="SAVINGS", description="Savings")
+    app = connect(alice, scopes=["payments:internal"], accounts=[main, savings])
+    app.client.raise_request_exception = False
+    before = state(main, savings)
+    written: list[int] = []
+    real_write = ledger._write_balance
+
+    def fail_on_second_leg(account: MonetaryAccount) -> None:
+        written.append(account.pk)
+        if len(written) == 2:
+            raise RuntimeError("power cut between the legs")
+        real_write(account)
+
+    monkeypatch.setattr(ledger, "_write_balance", fail_on_second_leg)
+    path = f"/api/v1/monetary-accounts/{main.pk}/payments/"
+    failed = app.post(path, transfer_body(savings), **{"Idempotency-Key": "fault-1"})
+
+    assert failed.status_code == 500
+    assert failed["Content-Type"] == "application/problem+json" and b"power cut" not in failed.content
+    assert written == [main.pk, savings.pk]  # the first leg's balance was written, then the fault
+    assert state(main, savings) == before  # ...and rolled back with everything else
+    assert not IdempotencyKey.objects.exists()  # the key is free again
+
+    monkeypatch.setattr(ledger, "_write_balance", real_write)
+    retried = app.post(path, transfer_body(savings), **{"Idempotency-Key": "fault-1"})
+    replayed = app.post(path, transfer_body(savings), **{"Idempotency-Key": "fault-1"})
+
+    assert (retried.status_code, replayed.status_code) == (201, 201)
+    assert replayed.content == retried.content
+    balances, movements, payments = state(main, savings)
+    assert balances == [Decimal("60.00"), Decimal("40.00")]
+    assert (movements, payments) == (before[1] + 1, before[2] + 2)
+    assert ledger_problems() == []
+
+
+def blocked_backend_pid(admin: psycopg.Connection, timeout: float = 10) -> int:
+    """The server's database session that waits for the row lock held by `locker`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        row = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()
+        if row:
+            return row[0]
+        time.sleep(0.05)
+    raise AssertionError("the request never waited for the lock")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_killed_mid_request_changes_nothing_and_the_retry_works(alice, connect, live_server):
+    main = make_account(alice, balance="100.00")
+    savings = make_account(alice, type="SAVINGS", description="Savings")
+    app = connect(alice, scopes=["payments:internal"], accounts=[main, savings])
+    before = state(main, savings)
+    url = f"{live_server.url}/api/v1/monetary-accounts/{main.pk}/payments/"
+    headers = {"Authorization": f"Bearer {app.token}", "Idempotency-Key": "killed-1"}
+    answers: list[httpx.Response] = []
+
+    # Sessions of our own, outside Django: one holds the account's row lock so that the request
+    # stops at it; the other finds the request's session and kills it.
+    with (
+        psycopg.connect(database_url_of_this_run()) as locker,
+        psycopg.connect(database_url_of_this_run(), autocommit=True) as admin,
+    ):
+        locker.execute("SELECT 1 FROM bank_monetaryaccount WHERE id = %s FOR UPDATE", [main.pk])
+        sender = threading.Thread(
+            target=lambda: answers.append(httpx.post(url, json=transfer_body(savings), headers=headers, timeout=20))
+        )
+        sender.start()
+        admin.execute("SELECT pg_terminate_backend(%s)", [blocked_backend_pid(admin)])
+        locker.rollback()
+    sender.join(timeout=20)
+
+    failed = answers[0]
+    assert failed.status_code == 503
+    assert failed.headers["Content-Type"] == "application/problem+json" and failed.headers["Retry-After"] == "1"
+    assert failed.json()["code"] == "service_unavailable"
+    assert state(main, savings) == before
+    assert not IdempotencyKey.objects.exists()
+
+    retried = httpx.post(url, json=transfer_body(savings), headers=headers, timeout=20)
+    assert retried.status_code == 201, retried.text
+    balances, movements, payments = state(main, savings)
+    assert balances == [Decimal("60.00"), Decimal("40.00")]
+    assert (movements, payments) == (before[1] + 1, before[2] + 2)
+    assert ledger_problems() == []
