@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class BankConfig(AppConfig):
     name = "bank"
     verbose_name = "Bank"
+
+    def ready(self) -> None:
+        from . import signals  # noqa: F401  (connects the audit receivers)

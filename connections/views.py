@@ -53,11 +53,6 @@ class BankAuthorizationView(AuthorizationView):
     template_name = "connections/authorize.html"
     form_class = ConsentForm
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        response = super().dispatch(request, *args, **kwargs)
-        response["Content-Security-Policy"] = "frame-ancestors 'none'"
-        return response
-
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         # The customer always sees the screen: a client cannot ask to skip it.
         query = request.GET.copy()

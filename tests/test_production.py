@@ -1,5 +1,6 @@
 """The production settings and the container's start command, run outside Docker."""
 
+import json
 import subprocess
 import sys
 import urllib.request
@@ -61,3 +62,17 @@ def test_the_container_start_command_serves_a_healthy_bank():
     ):
         assert response.status == 200
         assert response.read() == b'{"status": "ok", "database": "ok"}'
+
+
+def test_production_logs_are_json_lines_on_stdout():
+    script = "import logging; logging.getLogger('bank').warning('hello %s', 'world')"
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=production_env(),
+        capture_output=True,
+        text=True,
+    )
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert {"level": "WARNING", "logger": "bank", "message": "hello world"}.items() <= lines[-1].items()
+    assert "time" in lines[-1]
