@@ -143,6 +143,7 @@ def test_scope_beyond_the_apps_list_is_invalid_scope(client, customer):
     _, challenge = pkce_pair()
     response = client.get(authorize_url(challenge=challenge, scope="accounts:read payments:internal"))
     assert response.status_code in (302, 303) and "error=invalid_scope" in response["Location"]
+    assert response["Location"].startswith(REDIRECT_URI + "?")  # only ever the registered URI
 
 
 def test_new_applications_get_only_read_only_scopes():
