@@ -53,7 +53,7 @@ class BankMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.savepoint = transaction.savepoint()
+        self.savepoint = transaction.savepoint_create()
         self.users = {name: UserFactory(username=name, email=f"{name}@example.com") for name in ("ann", "ben")}
         self.staff = StaffFactory()
         self.model = Model()
