@@ -1,12 +1,21 @@
 """The production settings and the container's start command, run outside Docker."""
 
+import contextlib
 import json
+import re
 import subprocess
 import sys
-import urllib.request
+from collections.abc import Iterator
 
+import httpx
 import pytest
+import redis
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
+from connections.services import connection_grant
+from tests.conftest import issue_token
+from tests.connections.oauth_helpers import CLIENT_ID, CLIENT_SECRET, make_application
+from tests.factories import PASSWORD, make_account
 from tests.servers import BIN, ROOT, clean_env, database_url_of_this_run, free_port, running
 
 SECRET = "x" * 20 + "-production-test-secret-key-0123456789"
@@ -43,25 +52,110 @@ def test_check_deploy_is_clean_under_production_settings():
     assert "no issues" in result.stdout
 
 
+REDIS_URL = "redis://127.0.0.1:6379/15"  # a database of its own, emptied by the tests that use it
+GUNICORN = [str(BIN / "gunicorn"), "config.wsgi:application", "--config", "config/gunicorn.py"]
+# The load balancer terminates TLS and says so; the production settings trust this header.
+BEHIND_TLS = {"X-Forwarded-Proto": "https"}
+
+
+@contextlib.contextmanager
+def production_servers(count: int) -> Iterator[list[str]]:
+    """`count` processes of the production command, sharing this run's database and Redis, with the
+    static files collected as the Dockerfile does."""
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=production_env(), check=True
+    )
+    with contextlib.ExitStack() as stack:
+        urls = []
+        for _ in range(count):
+            port = free_port()
+            env = production_env(
+                DATABASE_URL=database_url_of_this_run(),
+                REDIS_URL=REDIS_URL,
+                GUNICORN_BIND=f"127.0.0.1:{port}",
+                GUNICORN_WORKERS="2",
+            )
+            stack.enter_context(running(GUNICORN, env=env, ready_url=f"http://127.0.0.1:{port}/healthz"))
+            urls.append(f"http://127.0.0.1:{port}")
+        yield urls
+
+
+def cookies_of(response: httpx.Response) -> dict[str, str]:
+    # The cookies are Secure (__Host-); over loopback HTTP the client must hand them back itself.
+    return {cookie.name: cookie.value for cookie in response.cookies.jar}
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_container_start_command_serves_a_healthy_bank():
-    port = free_port()
+def test_the_container_start_command_serves_health_login_and_the_api(alice):
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert 'CMD ["gunicorn", "config.wsgi:application", "--config", "config/gunicorn.py"]' in dockerfile
-    env = production_env(
-        DATABASE_URL=database_url_of_this_run(), GUNICORN_BIND=f"127.0.0.1:{port}", GUNICORN_WORKERS="2"
+    make_account(alice, balance="12.00")
+    # The production settings hash passwords with PBKDF2 (the tests' fast hasher is not among them).
+    alice.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
+    alice.save(update_fields=["password"])
+    app = make_application()
+    connection = connection_grant(
+        user=alice, application=app, scopes=["accounts:read"], accounts=alice.owned_accounts.all()
     )
-    with (
-        running(
-            [str(BIN / "gunicorn"), "config.wsgi:application", "--config", "config/gunicorn.py"],
-            env=env,
-            ready_url=f"http://127.0.0.1:{port}/healthz",
-        ),
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response,
-    ):
-        assert response.status == 200
-        assert response.read() == b'{"status": "ok", "database": "ok"}'
+    token = issue_token(connection)
+
+    with production_servers(1) as (url,), httpx.Client(base_url=url, headers=BEHIND_TLS) as client:
+        health = client.get("/healthz")
+        assert (health.status_code, health.json()) == (200, {"status": "ok", "database": "ok"})
+
+        login_page = client.get("/accounts/login/")
+        jar = cookies_of(login_page)
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login_page.text)
+        assert csrf and "__Host-csrftoken" in jar
+        origin = f"https://{url.removeprefix('http://')}"
+        logged_in = client.post(
+            "/accounts/login/",
+            data={"username": "alice", "password": PASSWORD, "csrfmiddlewaretoken": csrf.group(1)},
+            headers={"Referer": f"{origin}/accounts/login/", "Origin": origin},
+            cookies=jar,
+        )
+        assert logged_in.status_code == 302, logged_in.text[:300]
+        jar |= cookies_of(logged_in)
+        assert "__Host-sessionid" in jar
+        home = client.get("/", cookies=jar)
+        assert home.status_code == 200 and "Hello, Alice" in home.text
+
+        api = client.get("/api/v1/monetary-accounts/", headers={"Authorization": f"Bearer {token}"})
+        assert api.status_code == 200
+        assert api.json()["results"][0]["balance"] == {"value": "12.00", "currency": "EUR"}
+
+    # Sessions live in Redis, shared by every process.
+    assert any(b"django.contrib.sessions" in key for key in redis.Redis.from_url(REDIS_URL).keys("*"))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_token_revoked_through_one_process_is_refused_by_the_other_at_once(alice):
+    make_account(alice)
+    app = make_application()
+    connection = connection_grant(
+        user=alice, application=app, scopes=["accounts:read"], accounts=alice.owned_accounts.all()
+    )
+    token = issue_token(connection)
+    bearer = {"Authorization": f"Bearer {token}", **BEHIND_TLS}
+
+    with production_servers(2) as (first, second), httpx.Client(headers=bearer) as client:
+        assert client.get(f"{first}/api/v1/me/").status_code == 200
+        assert client.get(f"{second}/api/v1/me/").status_code == 200
+
+        revoked = client.post(
+            f"{first}/o/revoke_token/",
+            data={"token": token, "token_type_hint": "access_token"},
+            auth=(CLIENT_ID, CLIENT_SECRET),
+            headers=BEHIND_TLS,
+        )
+        assert revoked.status_code == 200
+
+        refused = client.get(f"{second}/api/v1/me/")
+        assert refused.status_code == 401
+        assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
 
 
 def test_production_logs_are_json_lines_on_stdout():

@@ -18,6 +18,10 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 BANK_DEMO_DATA_ALLOWED = False
 
+# Persistent connections (checked before reuse): a sync worker keeps one open instead of paying a
+# connection per request. Size PostgreSQL's max_connections for workers times processes.
+DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
+
 # One JSON object per log line on stdout, for the log collector.
 LOGGING_FORMAT = os.environ.get("LOG_FORMAT", "json")
 LOGGING["handlers"]["console"]["formatter"] = LOGGING_FORMAT  # type: ignore[index]
