@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck check migrate clean demo-app bench-token bench-lists storm screenshots
+.PHONY: run test lint typecheck check migrate clean demo-app bench bench-token bench-lists storm screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "Python 3.12 or newer is needed (see .python-version)")'
@@ -31,6 +31,11 @@ demo-app: $(EXAMPLE)/.venv/.installed
 	cd $(EXAMPLE) && .venv/bin/flask --app app run --host 127.0.0.1 --port 8001
 
 # Benchmarks: PostgreSQL on 127.0.0.1 (BENCH_ADMIN_DATABASE_URL), loopback only, bounded.
+# The whole performance suite (needs wrk and Redis): results for docs/performance.md.
+bench: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.suite
+
 bench-token: $(STAMP)
 	$(BIN)/python -m bench.token_endpoint
 

@@ -27,15 +27,15 @@ def fresh_database(name: str) -> str:
 
 
 def production_env(database_url: str, **extra: str) -> dict[str, str]:
-    return clean_env(
-        DJANGO_SETTINGS_MODULE="config.settings.production",
-        DJANGO_SECRET_KEY=SECRET,
-        DJANGO_ALLOWED_HOSTS="127.0.0.1",
-        DATABASE_URL=database_url,
-        DB_CONN_MAX_AGE="60",
-        LOG_LEVEL="WARNING",
-        **extra,
-    )
+    settings = {
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "DJANGO_SECRET_KEY": SECRET,
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": database_url,
+        "DB_CONN_MAX_AGE": "60",
+        "LOG_LEVEL": "WARNING",
+    }
+    return clean_env(**{**settings, **extra})
 
 
 def migrate(env: dict[str, str]) -> None:

@@ -23,7 +23,7 @@ CLIENT_ID, CLIENT_SECRET = "bench-client", secrets.token_urlsafe(64)
 REDIRECT_URI = "https://bench.example/callback"
 
 
-def prepare() -> tuple[object, object, object]:
+def prepare(username: str = "bench") -> tuple[object, object, object]:
     from django.contrib.auth import get_user_model
 
     from bank.services.accounts import account_open
@@ -31,7 +31,7 @@ def prepare() -> tuple[object, object, object]:
     from connections.models import Application
     from connections.services import connection_grant
 
-    user = get_user_model().objects.create_user("bench", "bench@example.com", secrets.token_urlsafe(16))
+    user = get_user_model().objects.create_user(username, f"{username}@example.com", secrets.token_urlsafe(16))
     account = account_open(owner=user, type="BANK", description="Main", actor=user)
     application = Application.objects.create(
         client_id=CLIENT_ID,
@@ -78,6 +78,40 @@ def new_codes(user: object, application: object, connection: object, count: int)
     return pairs
 
 
+def measure(client: httpx.Client, user: object, application: object, connection: object, requests: int) -> tuple:
+    """`requests` timed code exchanges, then `requests` timed refreshes (ms), after a warm-up."""
+    auth = (CLIENT_ID, CLIENT_SECRET)
+    exchange_ms: list[float] = []
+    refresh_tokens: list[str] = []
+    warmup = 20
+    batch = 50  # codes live 60 s: make them just before they are used
+    while len(exchange_ms) < requests + warmup:
+        for code, verifier in new_codes(user, application, connection, batch):
+            started = time.perf_counter()
+            response = client.post(
+                "/o/token/",
+                data={
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "redirect_uri": REDIRECT_URI,
+                    "code_verifier": verifier,
+                },
+                auth=auth,
+            )
+            exchange_ms.append((time.perf_counter() - started) * 1000)
+            response.raise_for_status()
+            refresh_tokens.append(response.json()["refresh_token"])
+    refresh_ms: list[float] = []
+    for refresh_token in refresh_tokens[warmup : warmup + requests]:
+        started = time.perf_counter()
+        response = client.post(
+            "/o/token/", data={"grant_type": "refresh_token", "refresh_token": refresh_token}, auth=auth
+        )
+        refresh_ms.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+    return exchange_ms[warmup : warmup + requests], refresh_ms
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=300, help="timed requests per grant type")
@@ -87,41 +121,10 @@ def main() -> None:
     migrate(env)
     use_django(env)
     user, application, connection = prepare()
-    auth = (CLIENT_ID, CLIENT_SECRET)
     # The load balancer terminates TLS and says so; production settings trust this header.
     headers = {"X-Forwarded-Proto": "https"}
-
     with bank_server(env) as url, httpx.Client(base_url=url, headers=headers, timeout=10) as client:
-        exchange_ms: list[float] = []
-        refresh_tokens: list[str] = []
-        warmup = 20
-        batch = 50  # codes live 60 s: make them just before they are used
-        while len(exchange_ms) < args.requests + warmup:
-            for code, verifier in new_codes(user, application, connection, batch):
-                started = time.perf_counter()
-                response = client.post(
-                    "/o/token/",
-                    data={
-                        "grant_type": "authorization_code",
-                        "code": code,
-                        "redirect_uri": REDIRECT_URI,
-                        "code_verifier": verifier,
-                    },
-                    auth=auth,
-                )
-                exchange_ms.append((time.perf_counter() - started) * 1000)
-                response.raise_for_status()
-                refresh_tokens.append(response.json()["refresh_token"])
-        exchange_ms = exchange_ms[warmup : warmup + args.requests]
-
-        refresh_ms: list[float] = []
-        for refresh_token in refresh_tokens[: args.requests]:
-            started = time.perf_counter()
-            response = client.post(
-                "/o/token/", data={"grant_type": "refresh_token", "refresh_token": refresh_token}, auth=auth
-            )
-            refresh_ms.append((time.perf_counter() - started) * 1000)
-            response.raise_for_status()
+        exchange_ms, refresh_ms = measure(client, user, application, connection, args.requests)
 
     print(f"Token endpoint, {args.requests} sequential requests each, gunicorn 2 workers, production settings")
     print(f"Machine: {machine()}")
