@@ -5,6 +5,7 @@ customer, by staff, by a newer consent, by a replayed code or by the app's suspe
 authorization code of it goes in one transaction, with the app's pending drafts, and an audit event.
 """
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -159,8 +160,17 @@ def application_unsuspend(*, application: Application, actor: Any) -> None:
 READ_RECORD_INTERVAL = 60
 
 
+_recent_reads: dict[str, float] = {}  # this process's memory of what it recorded, to spare the cache
+
+
 def connection_record_read(*, connection: Connection, resource: str, account_id: int | None = None) -> None:
     key = f"connection-read:{connection.pk}:{resource}:{account_id or ''}"
+    now = time.monotonic()
+    if now - _recent_reads.get(key, -READ_RECORD_INTERVAL) < READ_RECORD_INTERVAL:
+        return  # this process recorded it within the minute: no need to ask the shared cache
+    if len(_recent_reads) > 10_000:
+        _recent_reads.clear()
+    _recent_reads[key] = now
     if cache.add(key, True, timeout=READ_RECORD_INTERVAL):
         audit_record(
             action="api.read",

@@ -85,7 +85,11 @@ def issue_token(connection: Connection, scope: str | None = None) -> str:
 
 @pytest.fixture(autouse=True)
 def _fresh_throttles() -> None:
+    """Every test starts with empty rate-limit counters and read markers."""
+    from connections import services
+
     cache.clear()
+    services._recent_reads.clear()
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def production_servers(count: int) -> Iterator[list[str]]:
 
 def cookies_of(response: httpx.Response) -> dict[str, str]:
     # The cookies are Secure (__Host-); over loopback HTTP the client must hand them back itself.
-    return {cookie.name: cookie.value for cookie in response.cookies.jar}
+    return {cookie.name: cookie.value or "" for cookie in response.cookies.jar}
 
 
 @pytest.mark.postgres

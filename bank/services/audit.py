@@ -28,14 +28,14 @@ def audit_record(
     actor_type: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    if connection is not None and application is None:
-        application = connection.application
+    # By id: loading the application would cost a query, often while account rows are locked.
+    application_id = application.pk if application is not None else getattr(connection, "application_id", None)
     return AuditEvent.objects.create(
         action=action,
         actor_type=actor_type or actor_type_for(actor=actor, customer=customer, connection=connection),
         actor=actor,
         customer=customer,
-        application=application,
+        application_id=application_id,
         connection=connection,
         target_type=(target._meta.model_name or "") if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
