@@ -86,6 +86,10 @@ def cookies_of(response: httpx.Response) -> dict[str, str]:
     return {cookie.name: cookie.value or "" for cookie in response.cookies.jar}
 
 
+def cookie_header(jar: dict[str, str]) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{name}={value}" for name, value in jar.items())}
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_the_container_start_command_serves_health_login_and_the_api(alice):
@@ -113,13 +117,12 @@ def test_the_container_start_command_serves_health_login_and_the_api(alice):
         logged_in = client.post(
             "/accounts/login/",
             data={"username": "alice", "password": PASSWORD, "csrfmiddlewaretoken": csrf.group(1)},
-            headers={"Referer": f"{origin}/accounts/login/", "Origin": origin},
-            cookies=jar,
+            headers={"Referer": f"{origin}/accounts/login/", "Origin": origin, **cookie_header(jar)},
         )
         assert logged_in.status_code == 302, logged_in.text[:300]
         jar |= cookies_of(logged_in)
         assert "__Host-sessionid" in jar
-        home = client.get("/", cookies=jar)
+        home = client.get("/", headers=cookie_header(jar))
         assert home.status_code == 200 and "Hello, Alice" in home.text
 
         api = client.get("/api/v1/monetary-accounts/", headers={"Authorization": f"Bearer {token}"})

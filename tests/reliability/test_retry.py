@@ -1,0 +1,98 @@
+"""Deadlocks and serialisation failures are retried inside the service, never shown to the client;
+any other database error is not retried."""
+
+from decimal import Decimal
+
+import psycopg
+import pytest
+from django.db import OperationalError
+
+from bank.models import Payment
+from bank.services import ledger
+from bank.services.payments import payment_create
+from tests.factories import make_account
+
+# The retry needs the service to own its transaction (inside a test's transaction it joins it).
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def database_error(sqlstate: str) -> OperationalError:
+    """What Django raises for a PostgreSQL error: OperationalError caused by psycopg's error."""
+    cause = psycopg.errors.lookup(sqlstate)("forced by the test")
+    error = OperationalError("forced by the test")
+    error.__cause__ = cause
+    return error
+
+
+@pytest.mark.parametrize("sqlstate", ["40P01", "40001"])  # deadlock detected, serialization failure
+def test_a_deadlock_or_serialisation_failure_is_retried_and_pays_once(alice, monkeypatch, sqlstate):
+    main = make_account(alice, balance="10.00")
+    savings = make_account(alice, type="SAVINGS", description="Savings")
+    real_lock = ledger.lock_accounts
+    calls: list[int] = []
+
+    def lock_that_fails_once(ids):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise database_error(sqlstate)
+        return real_lock(ids)
+
+    monkeypatch.setattr("bank.services.payments.lock_accounts", lock_that_fails_once)
+    monkeypatch.setattr(ledger.time, "sleep", lambda seconds: None)
+
+    payment = payment_create(
+        customer=alice,
+        source=main,
+        amount=Decimal("4.00"),
+        counterparty={"type": "IBAN", "value": savings.iban, "name": "Me"},
+        actor=alice,
+    )
+
+    assert len(calls) == 2
+    assert Payment.objects.filter(monetary_account=main, amount=Decimal("-4.00")).get() == payment
+
+
+def test_other_database_errors_are_not_retried(alice, monkeypatch):
+    main = make_account(alice, balance="10.00")
+    savings = make_account(alice, type="SAVINGS", description="Savings")
+    calls: list[int] = []
+
+    def broken_lock(ids):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        raise database_error("57P01")  # the server terminated the connection
+
+    monkeypatch.setattr("bank.services.payments.lock_accounts", broken_lock)
+
+    with pytest.raises(OperationalError):
+        payment_create(
+            customer=alice,
+            source=main,
+            amount=Decimal("4.00"),
+            counterparty={"type": "IBAN", "value": savings.iban, "name": "Me"},
+            actor=alice,
+        )
+    assert calls == [1]
+    assert not Payment.objects.filter(monetary_account=main, amount__lt=0).exists()
+
+
+def test_a_deadlock_that_keeps_happening_gives_up_after_five_attempts(alice, monkeypatch):
+    main = make_account(alice, balance="10.00")
+    savings = make_account(alice, type="SAVINGS", description="Savings")
+    calls: list[int] = []
+
+    def always_deadlocked(ids):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        raise database_error("40P01")
+
+    monkeypatch.setattr("bank.services.payments.lock_accounts", always_deadlocked)
+    monkeypatch.setattr(ledger.time, "sleep", lambda seconds: None)
+
+    with pytest.raises(OperationalError):
+        payment_create(
+            customer=alice,
+            source=main,
+            amount=Decimal("4.00"),
+            counterparty={"type": "IBAN", "value": savings.iban, "name": "Me"},
+            actor=alice,
+        )
+    assert len(calls) == ledger.MAX_ATTEMPTS
