@@ -298,3 +298,13 @@ def test_the_pages_fit_a_phone_screen(page, alice, bank):
         overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{path} is {overflow}px wider than a phone screen"
     check_page(page, "help-oauth-phone")
+
+
+def test_the_api_docs_render_under_the_content_security_policy(page):
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+
+    page.goto("/api/docs/")
+
+    expect(page.get_by_text("/api/v1/monetary-accounts/{account_pk}/payments/").first).to_be_visible()
+    assert problems == []
