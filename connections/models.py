@@ -1,8 +1,10 @@
 """The OAuth side: the toolkit's models (swapped to carry the bank's policy and the connection)
 and the Connection, one customer's authorization of one application."""
 
+import hashlib
 import ipaddress
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -170,9 +172,24 @@ class Connection(models.Model):  # type: ignore[django-manager-missing]  # swapp
         return not self.is_revoked and not self.is_expired
 
 
+class HashedCodeField(models.CharField):
+    """An authorization code kept as its SHA-256. Every lookup by a raw code is hashed the same way,
+    so the toolkit's own queries (`Grant.objects.get(code=code)`) work unchanged, and the database
+    never holds a code that could be redeemed. Hashing is idempotent: a stored value passes as is."""
+
+    PREFIX = "sha256$"
+
+    def get_prep_value(self, value: Any) -> Any:
+        value = super().get_prep_value(value)
+        if value is None or value.startswith(self.PREFIX):
+            return value
+        return self.PREFIX + hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
 class Grant(AbstractGrant):
     """An authorization code. Kept (not deleted) after its one use so that a replay can be detected."""
 
+    code = HashedCodeField(max_length=255, unique=True)
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     redeemed_at = models.DateTimeField(null=True, blank=True)
 

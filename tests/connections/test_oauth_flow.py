@@ -413,6 +413,16 @@ def revoke(client, token, client_id=CLIENT_ID, secret=CLIENT_SECRET):
     )
 
 
+def test_authorization_codes_are_stored_hashed(client, app, customer):
+    auth = consent(client, customer)
+
+    stored = Grant.objects.get().code
+    assert stored.startswith("sha256$") and auth.code not in stored
+    assert Grant.objects.filter(code=auth.code).exists()  # a lookup by the raw code still finds it
+    assert exchange(client, auth).status_code == 200
+    assert exchange(client, auth).status_code == 400  # and the replay is still recognised
+
+
 def test_revoking_the_refresh_token_ends_the_connection_as_the_app(client, app, customer):
     body = tokens_for(client, customer)
 
