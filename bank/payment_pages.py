@@ -8,12 +8,13 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from .errors import DomainError, NotFound
 from .models import AccountStatus, MonetaryAccount, RequestStatus
+from .redirects import see_other
 from .selectors import accounts_of, answered_drafts, drafts_for_approval, received_requests, sent_requests
 from .services.drafts import MAX_REASON, draft_payment_accept, draft_payment_reject
 from .services.payment_requests import request_response_accept, request_response_reject
@@ -26,12 +27,6 @@ def _answered(request: HttpRequest, exc: DomainError) -> None:
     if isinstance(exc, NotFound):
         raise Http404(exc.message) from exc
     messages.error(request, exc.message)
-
-
-def _back(to: str) -> HttpResponse:
-    response = redirect(to)
-    response.status_code = 303
-    return response
 
 
 class RejectForm(forms.Form):
@@ -58,7 +53,7 @@ def draft_payment_approve(request: HttpRequest, pk: int) -> HttpResponse:
         _answered(request, exc)
     else:
         messages.success(request, f"Approved and paid: draft {draft.pk} from {draft.monetary_account.description}.")
-    return _back("draft-payments")
+    return see_other("draft-payments")
 
 
 @login_required
@@ -67,14 +62,14 @@ def draft_payment_reject_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = RejectForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"A reason has at most {MAX_REASON} characters.")
-        return _back("draft-payments")
+        return see_other("draft-payments")
     try:
         draft_payment_reject(draft_id=pk, customer=request.user, reason=form.cleaned_data["reason"])
     except DomainError as exc:
         _answered(request, exc)
     else:
         messages.success(request, "Rejected. Nothing was paid; the app can see your reason.")
-    return _back("draft-payments")
+    return see_other("draft-payments")
 
 
 @login_required
@@ -116,7 +111,7 @@ def payment_request_pay(request: HttpRequest, pk: int) -> HttpResponse:
     form = PayForm(request.POST, user=request.user)
     if not form.is_valid():
         messages.error(request, " ".join(str(error) for errors in form.errors.values() for error in errors))
-        return _back("payment-requests")
+        return see_other("payment-requests")
     source = form.cleaned_data["account"]
     try:
         step_up_verify(user=request.user, password=form.cleaned_data["password"], purpose=f"request:{pk}")
@@ -125,7 +120,7 @@ def payment_request_pay(request: HttpRequest, pk: int) -> HttpResponse:
         _answered(request, exc)
     else:
         messages.success(request, f"Paid €{response.inquiry.amount} from {source.description}.")
-    return _back("payment-requests")
+    return see_other("payment-requests")
 
 
 @login_required
@@ -137,4 +132,4 @@ def payment_request_reject(request: HttpRequest, pk: int) -> HttpResponse:
         _answered(request, exc)
     else:
         messages.success(request, "Rejected. Nothing was paid.")
-    return _back("payment-requests")
+    return see_other("payment-requests")

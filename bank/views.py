@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -13,6 +13,7 @@ from connections import scopes
 from connections.selectors import active_connections_of
 
 from .errors import DomainError, NotFound
+from .redirects import see_other
 from .selectors import accounts_of, pending_invitations, recent_payments
 from .services.accounts import co_owner_answer
 
@@ -45,9 +46,7 @@ def invitation_answer(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         name = invitation.account.description
         messages.success(request, f"You now co-own “{name}”." if accept else f"You declined “{name}”.")
-    response = redirect("home")
-    response.status_code = 303
-    return response
+    return see_other("home")
 
 
 @login_required

@@ -9,18 +9,20 @@ token. Bounded: a few hundred requests.
 """
 
 import argparse
-import base64
 import time
-from urllib.parse import urlencode
 
 import httpx
 
-from bench.common import bank_server, fresh_database, machine, migrate, percentiles, production_env, use_django
-
-
-def cursor_at(position: int) -> str:
-    """DRF's cursor for "rows after this id" (what a client holds after walking the pages)."""
-    return base64.b64encode(urlencode({"p": position}).encode()).decode()
+from bench.common import (
+    bank_server,
+    cursor_at,
+    fresh_database,
+    machine,
+    migrate,
+    percentiles,
+    production_env,
+    use_django,
+)
 
 
 def timed(client: httpx.Client, path: str, pages: dict[str, dict[str, str]], count: int) -> dict[str, list[float]]:

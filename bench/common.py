@@ -1,6 +1,7 @@
 """What every benchmark needs: a fresh PostgreSQL database, the bank under gunicorn with production
 settings on loopback, and a report that says on what it ran."""
 
+import base64
 import os
 import platform
 import statistics
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
+from urllib.parse import urlencode
 
 import psycopg
 
@@ -60,6 +62,11 @@ def bank_server(env: dict[str, str], workers: int = 2) -> Iterator[str]:
         echo_log=False,
     ):
         yield f"http://127.0.0.1:{port}"
+
+
+def cursor_at(position: int) -> str:
+    """DRF's cursor for "rows after this id" (what a client holds after walking the pages)."""
+    return base64.b64encode(urlencode({"p": position}).encode()).decode()
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, float]:

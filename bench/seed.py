@@ -7,7 +7,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection as db
-from django.utils import timezone
 
 TRANSFER_SQL = """
 WITH moved AS (
@@ -76,31 +75,29 @@ def seed_transfers(source: Any, target: Any, payments: int) -> None:
         cursor.execute("ANALYZE bank_payment; ANALYZE bank_movement")
 
 
-def api_token(user: Any, accounts: list[Any], scope: str = "accounts:read payments:read payments:internal") -> str:
-    """A real toolkit access token for a connection with the given accounts (as after consent)."""
-    from oauth2_provider.models import set_token_value
+REDIRECT_URI = "https://bench.example/callback"
 
-    from connections.models import AccessToken, Application
-    from connections.services import connection_grant
 
-    application = Application.objects.create(
-        client_id=f"bench-{secrets.token_hex(4)}",
-        client_secret=secrets.token_urlsafe(64),
-        name="Bench",
+def bench_application(*, client_id: str, scopes: str, secret: str | None = None, name: str = "Bench") -> Any:
+    """A confidential client allowed `scopes` (space-separated)."""
+    from connections.models import Application
+
+    return Application.objects.create(
+        client_id=client_id,
+        client_secret=secret or secrets.token_urlsafe(64),
+        name=name,
         client_type=Application.CLIENT_CONFIDENTIAL,
         authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-        redirect_uris="https://bench.example/callback",
-        allowed_scopes=scope,
+        redirect_uris=REDIRECT_URI,
+        allowed_scopes=scopes,
     )
+
+
+def api_token(user: Any, accounts: list[Any], scope: str = "accounts:read payments:read payments:internal") -> str:
+    """A real toolkit access token for a new app's connection with the given accounts (as after consent)."""
+    from connections.services import connection_grant
+    from tests.tokens import issue_token
+
+    application = bench_application(client_id=f"bench-{secrets.token_hex(4)}", scopes=scope)
     connection = connection_grant(user=user, application=application, scopes=scope.split(), accounts=accounts)
-    raw = secrets.token_urlsafe(32)
-    token = AccessToken(
-        user=user,
-        application=application,
-        scope=scope,
-        expires=timezone.now() + timedelta(hours=2),
-        connection=connection,
-    )
-    set_token_value(token, raw)
-    token.save()
-    return raw
+    return issue_token(connection, lifetime=timedelta(hours=2))

@@ -10,10 +10,8 @@ plots list latency against data size (1k → 1M payments) into docs/performance-
 """
 
 import argparse
-import base64
 import json
 import re
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -22,12 +20,20 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import httpx
 import redis
 
-from bench.common import bank_server, fresh_database, machine, migrate, percentiles, production_env, use_django
+from bench.common import (
+    bank_server,
+    cursor_at,
+    fresh_database,
+    machine,
+    migrate,
+    percentiles,
+    production_env,
+    use_django,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 BEHIND_TLS = "X-Forwarded-Proto: https"
@@ -126,24 +132,12 @@ def session_cookie(user: object) -> str:
 
 
 def connect_apps(user: Any, accounts: list[Any], count: int) -> None:
-    from connections.models import Application
+    from bench.seed import bench_application
     from connections.services import connection_grant
 
     for number in range(count):
-        application = Application.objects.create(
-            client_id=f"bench-app-{number}",
-            client_secret=secrets.token_urlsafe(64),
-            name=f"App {number}",
-            client_type=Application.CLIENT_CONFIDENTIAL,
-            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-            redirect_uris="https://bench.example/callback",
-            allowed_scopes="accounts:read payments:read",
-        )
+        application = bench_application(client_id=f"bench-app-{number}", scopes="accounts:read", name=f"App {number}")
         connection_grant(user=user, application=application, scopes=["accounts:read"], accounts=accounts)
-
-
-def cursor_at(position: int) -> str:
-    return base64.b64encode(urlencode({"p": position}).encode()).decode()
 
 
 def plot(sizes: list[int], series: dict[str, list[float]], path: Path) -> None:

@@ -18,30 +18,22 @@ from datetime import timedelta
 import httpx
 
 from bench.common import bank_server, fresh_database, machine, migrate, percentiles, production_env, use_django
+from bench.seed import REDIRECT_URI
 
 CLIENT_ID, CLIENT_SECRET = "bench-client", secrets.token_urlsafe(64)
-REDIRECT_URI = "https://bench.example/callback"
 
 
 def prepare(username: str = "bench") -> tuple[object, object, object]:
     from django.contrib.auth import get_user_model
 
     from bank.services.accounts import account_open
+    from bench.seed import bench_application
     from connections import scopes
-    from connections.models import Application
     from connections.services import connection_grant
 
     user = get_user_model().objects.create_user(username, f"{username}@example.com", secrets.token_urlsafe(16))
     account = account_open(owner=user, type="BANK", description="Main", actor=user)
-    application = Application.objects.create(
-        client_id=CLIENT_ID,
-        client_secret=CLIENT_SECRET,
-        name="Bench",
-        client_type=Application.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-        redirect_uris=REDIRECT_URI,
-        allowed_scopes=" ".join(scopes.ALL),
-    )
+    application = bench_application(client_id=CLIENT_ID, secret=CLIENT_SECRET, scopes=" ".join(scopes.ALL))
     connection = connection_grant(
         user=user, application=application, scopes=["accounts:read", "payments:read"], accounts=[account]
     )

@@ -4,17 +4,16 @@ connections) and the developers' pages for their own OAuth applications.
 Every page starts from the logged-in customer: another customer's connection or application is a 404.
 """
 
-from typing import Any
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from bank.errors import DomainError
 from bank.models import AuditEvent, DraftStatus
+from bank.redirects import see_other
 from connections import scopes
 
 from .forms import ApplicationForm, SharedAccountsForm
@@ -35,12 +34,6 @@ from .services import (
     connection_revoke,
     connection_set_accounts,
 )
-
-
-def _see_other(to: str, *args: Any) -> HttpResponse:
-    response = redirect(to, *args)
-    response.status_code = 303
-    return response
 
 
 @login_required
@@ -70,7 +63,7 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, exc.message)
         else:
             messages.success(request, f"{connection.application.name} now sees only the accounts you ticked.")
-            return _see_other("connection-detail", connection.pk)
+            return see_other("connection-detail", connection.pk)
     return render(
         request,
         "connections/detail.html",
@@ -88,10 +81,10 @@ def connection_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def connection_revoke_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     connection = connection_of(request.user, pk)
     if not connection.is_active:
-        return _see_other("connection-revoked", connection.pk)
+        return see_other("connection-revoked", connection.pk)
     if request.method == "POST":
         connection_revoke(connection=connection, by=RevokedBy.CUSTOMER, actor=request.user)
-        return _see_other("connection-revoked", connection.pk)
+        return see_other("connection-revoked", connection.pk)
     pending = connection.draft_payments.filter(status=DraftStatus.PENDING).count()
     return render(request, "connections/revoke.html", {"connection": connection, "pending_drafts": pending})
 
@@ -101,7 +94,7 @@ def connection_revoke_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 def connection_revoked(request: HttpRequest, pk: int) -> HttpResponse:
     connection = connection_of(request.user, pk)
     if connection.is_active:
-        return _see_other("connection-detail", connection.pk)
+        return see_other("connection-detail", connection.pk)
     event = AuditEvent.objects.filter(connection=connection, action="connection.revoked").order_by("-id").first()
     return render(request, "connections/revoked.html", {"connection": connection, "event": event})
 
@@ -145,7 +138,7 @@ def developer_new(request: HttpRequest) -> HttpResponse:
                 messages.success(
                     request, f"{application.name} is registered. Public clients use PKCE without a secret."
                 )
-                return _see_other("developer-edit", application.pk)
+                return see_other("developer-edit", application.pk)
             return _secret_page(request, application, secret, new=True)
     return render(request, "connections/developer_form.html", {"form": form, "application": None})
 
@@ -165,7 +158,7 @@ def developer_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, "Your changes are saved.")
-            return _see_other("developer-edit", application.pk)
+            return see_other("developer-edit", application.pk)
     return render(
         request,
         "connections/developer_form.html",

@@ -71,7 +71,6 @@ def connection_of(user: Any, pk: int) -> Connection:
 class Activity:
     when: datetime
     text: str
-    by_app: bool
 
 
 def _money(value: Any) -> str:
@@ -90,7 +89,7 @@ def connection_activity(connection: Connection, limit: int = ACTIVITY_LIMIT) -> 
             amount=_money(event.data.get("amount")),
             total=_money(event.data.get("total")),
         )
-        items.append(Activity(when=event.created, text=text, by_app=event.actor_type == "app"))
+        items.append(Activity(when=event.created, text=text))
     return items
 
 

@@ -1,24 +1,21 @@
 """Fixtures for every test: customers, accounts, and an API client with a real toolkit access token
 for a connection with given scopes and accounts."""
 
-import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
-from django.utils import timezone
-from oauth2_provider.models import set_token_value
 from rest_framework.test import APIClient
 
 from connections import scopes as scope_table
-from connections.models import AccessToken, Application, Connection
+from connections.models import Application, Connection
 from connections.services import connection_grant
 from tests.connections.oauth_helpers import make_application
 from tests.factories import UserFactory, make_account
+from tests.tokens import issue_token
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
@@ -67,20 +64,6 @@ class Connected:
 
     def patch(self, path: str, data: Any) -> Any:
         return self.client.patch(path, data, format="json")
-
-
-def issue_token(connection: Connection, scope: str | None = None) -> str:
-    raw = secrets.token_urlsafe(32)
-    token = AccessToken(
-        user=connection.user,
-        application=connection.application,
-        scope=scope if scope is not None else connection.scope,
-        expires=timezone.now() + timedelta(minutes=10),
-        connection=connection,
-    )
-    set_token_value(token, raw)
-    token.save()
-    return raw
 
 
 @pytest.fixture(autouse=True)

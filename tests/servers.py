@@ -41,9 +41,10 @@ def clean_env(**extra: str) -> dict[str, str]:
 @contextlib.contextmanager
 def running(
     command: list[str], *, env: dict[str, str], ready_url: str, timeout: float = 30, echo_log: bool = True
-) -> Iterator[Path]:
+) -> Iterator[None]:
     """Run `command` until the block ends; wait until `ready_url` answers (any HTTP status).
-    Yields the path of its log (stdout and stderr), printed when the block ends if `echo_log`."""
+    Its output goes to a log file, printed when the block ends if `echo_log` (pytest shows it only
+    for a failing test)."""
     log = Path(tempfile.mkstemp(prefix="server-", suffix=".log")[1])
     with log.open("wb") as sink:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
@@ -59,13 +60,13 @@ def running(
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"{command[0]} did not start: {log.read_text()[-2000:]}") from None
                 time.sleep(0.2)
-        yield log
+        yield
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-        if echo_log:  # pytest shows it only for a failing test
+        if echo_log:
             print(f"--- log of {' '.join(command[:4])} ---\n{log.read_text()[-5000:]}")
         log.unlink()

@@ -113,7 +113,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
 # --- URLs that no view answers, and errors outside DRF: problem details under /api/ too --------
 
 
-def _problem_response(request: HttpRequest, status_code: int, code: str, detail: str) -> JsonResponse:
+def _problem_response(status_code: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse(
         problem(status_code=status_code, code=code, detail=detail),
         status=status_code,
@@ -123,14 +123,13 @@ def _problem_response(request: HttpRequest, status_code: int, code: str, detail:
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if request.path.startswith("/api/"):
-        return _problem_response(request, 404, "not_found", "No such resource.")
+        return _problem_response(404, "not_found", "No such resource.")
     return defaults.page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return _problem_response(
-            request,
             500,
             "server_error",
             "Something went wrong on our side. Retrying with the same Idempotency-Key is safe.",

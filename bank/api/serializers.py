@@ -15,10 +15,9 @@ from bank.models import (
     RequestStatus,
 )
 from bank.selectors import display_name
+from bank.services.payments import MAX_DESCRIPTION
 
 from .fields import AmountField, PointerOutField, PointerSerializer, StrictSerializer
-
-DESCRIPTION_MAX = 140
 
 # --- Monetary accounts ----------------------------------------------------------------------
 
@@ -75,7 +74,7 @@ class PaymentCreateSerializer(StrictSerializer):
 
     amount = AmountField()
     counterparty_alias = PointerSerializer(help_text="With payments:internal, one of the customer's own accounts.")
-    description = serializers.CharField(max_length=DESCRIPTION_MAX, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default="")
 
 
 # --- Draft payments -------------------------------------------------------------------------
@@ -105,7 +104,7 @@ class DraftPaymentSerializer(serializers.Serializer):
 class DraftEntryCreateSerializer(StrictSerializer):
     amount = AmountField()
     counterparty_alias = PointerSerializer()
-    description = serializers.CharField(max_length=DESCRIPTION_MAX, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default="")
 
 
 class DraftPaymentCreateSerializer(StrictSerializer):
@@ -175,7 +174,7 @@ class RequestInquiryCreateSerializer(StrictSerializer):
 
     amount = AmountField()
     counterparty_alias = PointerSerializer()
-    description = serializers.CharField(max_length=DESCRIPTION_MAX, required=False, allow_blank=True, default="")
+    description = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default="")
 
 
 class RequestInquiryUpdateSerializer(StrictSerializer):

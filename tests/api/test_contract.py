@@ -2,7 +2,6 @@
 authentication is by bearer header only, and every error is problem details without internals."""
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework.test import APIClient
 
 from bank.api import views
@@ -10,6 +9,7 @@ from bank.api.permissions import HasActionScopes
 from bank.models import MonetaryAccount
 from connections import scopes as scope_table
 from tests.factories import make_account
+from tests.routes import all_routes, concrete
 
 pytestmark = pytest.mark.django_db
 
@@ -19,20 +19,11 @@ ANY_TOKEN = {views.MeView: "GET /api/v1/me/ answers for any valid token"}
 
 def api_routes():
     """(pattern, view class, {method: action}) for every route under /api/v1/."""
-    found = []
-
-    def walk(patterns, prefix):
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern):
-                route = prefix + str(pattern.pattern)
-                callback = pattern.callback
-                if route.startswith("api/v1/"):
-                    found.append((route, getattr(callback, "cls", None), getattr(callback, "actions", None)))
-
-    walk(get_resolver().url_patterns, "")
-    return found
+    return [
+        (route, getattr(callback, "cls", None), getattr(callback, "actions", None))
+        for route, callback in all_routes()
+        if route.startswith("api/v1/")
+    ]
 
 
 def test_every_routed_action_declares_known_scopes_and_every_create_is_idempotent():
@@ -67,8 +58,7 @@ def test_without_a_token_every_route_is_401_with_www_authenticate(alice):
     client = APIClient()
     main = make_account(alice)
     for route, _, _ in api_routes():
-        path = "/" + route.replace("(?P<account_pk>[0-9]+)", str(main.pk)).replace("(?P<pk>[0-9]+)", "1")
-        path = path.replace("^", "").replace("$", "").replace("\\", "")
+        path = concrete(route.replace("(?P<account_pk>[0-9]+)", str(main.pk)))
         for method in ("get", "post", "patch"):
             response = getattr(client, method)(path, {}, format="json")
             assert response.status_code == 401, (method, path, response.status_code)

@@ -21,9 +21,9 @@ from bank.services.accounts import account_deposit, account_open
 from bank.services.drafts import draft_payment_accept, draft_payment_cancel, draft_payment_create, draft_payment_reject
 from bank.services.payment_requests import request_inquiry_create, request_response_accept, request_response_reject
 from bank.services.payments import payment_create
-from tests.conftest import issue_token
 from tests.connections.oauth_helpers import make_application
 from tests.factories import StaffFactory, UserFactory
+from tests.tokens import issue_token
 
 pytestmark = pytest.mark.django_db
 

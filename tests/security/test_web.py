@@ -4,14 +4,12 @@ internals in errors, and no token, code or secret in any log or audit record."""
 
 import json
 import logging
-import re
 import subprocess
 import sys
 from decimal import Decimal
 
 import pytest
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from bank.models import AuditEvent, DraftPayment, MonetaryAccount, Payment, RequestResponse
 from bank.services.drafts import draft_payment_create
@@ -19,6 +17,7 @@ from bank.services.payment_requests import request_inquiry_create
 from connections.models import Application, Connection
 from tests.connections.oauth_helpers import CLIENT_SECRET, api_get, consent, exchange, make_application, refresh
 from tests.factories import PASSWORD, make_account
+from tests.routes import all_routes, concrete
 from tests.servers import ROOT, clean_env
 
 pytestmark = pytest.mark.django_db
@@ -37,29 +36,8 @@ PUBLIC = {
 CLIENT_AUTHENTICATED = {"o/token/", "o/revoke_token/", "o/introspect/"}
 
 
-def all_routes() -> list[str]:
-    found: list[str] = []
-
-    def walk(patterns, prefix: str) -> None:
-        for pattern in patterns:
-            if isinstance(pattern, URLResolver):
-                walk(pattern.url_patterns, prefix + str(pattern.pattern))
-            elif isinstance(pattern, URLPattern):
-                found.append(prefix + str(pattern.pattern))
-
-    walk(get_resolver().url_patterns, "")
-    return found
-
-
-def concrete(route: str) -> str:
-    """A path for a route, with 1 for every parameter."""
-    path = re.sub(r"\(\?P<\w+>[^)]*\)", "1", route)
-    path = re.sub(r"<(?:\w+:)?\w+>", "1", path)
-    return "/" + path.replace("^", "").replace("$", "").replace("\\", "")
-
-
 def test_every_url_needs_a_login_unless_it_is_reviewed_public(client):
-    routes = all_routes()
+    routes = [route for route, _ in all_routes()]
     assert len(routes) > 60
     for route in routes:
         path = concrete(route)
