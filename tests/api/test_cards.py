@@ -193,3 +193,19 @@ def test_card_reads_cost_at_most_three_queries(alice, setup, connect):
         assert app.get(f"/api/v1/cards/{card.pk}/").status_code == 200
 
     assert len(listing) <= 3 and len(detail) <= 3
+
+
+def test_cards_filter_by_status_and_type(alice, setup, connect):
+    main, _other, card = setup
+    virtual = card_order(customer=alice, type="VIRTUAL", name_on_card="A", primary_account=main, actor=alice)
+    app = connect(alice, scopes=["cards:link"], accounts=[main])
+
+    def ids(**params):
+        response = app.get("/api/v1/cards/", **params)
+        assert response.status_code == 200, response.json()
+        return [c["id"] for c in response.json()["results"]]
+
+    assert ids(status="ACTIVE") == [virtual.pk, card.pk]
+    assert ids(type="DEBIT") == [card.pk]
+    assert ids(status="FROZEN") == []
+    assert app.get("/api/v1/cards/", status="LOST").status_code == 400

@@ -151,3 +151,16 @@ def test_reads_cost_at_most_three_queries(alice, bob, accounts, connect):
         assert len(bobs_app.get(f"/api/v1/monetary-accounts/{bobs.pk}/request-responses/").json()["results"]) == 3
 
     assert len(sent) <= 3 and len(received) <= 3
+
+
+def test_requests_filter_by_status(alice, accounts, connect):
+    mine, _ = accounts
+    app = connect(alice, scopes=["request_inquiries:write", "request_inquiries:read"], accounts=[mine])
+    kept = ask_bob(app, mine, "1.00").json()["id"]
+    revoked = ask_bob(app, mine, "2.00").json()["id"]
+    app.patch(f"/api/v1/monetary-accounts/{mine.pk}/request-inquiries/{revoked}/", {"status": "REVOKED"})
+    path = f"/api/v1/monetary-accounts/{mine.pk}/request-inquiries/"
+
+    assert [r["id"] for r in app.get(path, status="PENDING").json()["results"]] == [kept]
+    assert [r["id"] for r in app.get(path, status="REVOKED").json()["results"]] == [revoked]
+    assert app.get(path, status="LOST").status_code == 400

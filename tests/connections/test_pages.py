@@ -231,6 +231,7 @@ def test_rotating_the_secret_stops_the_old_one(client, alice, account_for):
     new = shown_secret(client.post(f"/developers/{application.pk}/rotate-secret/"))
 
     assert new != old
+    assert AuditEvent.objects.filter(action="application.secret_rotated", application=application).exists()
     refresh_attempt = {"grant_type": "refresh_token", "refresh_token": "x"}
     assert token_request(client, refresh_attempt, client_id=application.client_id, secret=old).status_code == 401
     assert token_request(client, refresh_attempt, client_id=application.client_id, secret=new).status_code == 400
@@ -298,4 +299,6 @@ def test_a_developer_cannot_widen_the_scopes_or_verify_their_app(client, alice):
 
     application.refresh_from_db()
     assert application.name == "Piggy Bank 2" and application.logo_url == "https://piggy.example/logo.png"
+    updated = AuditEvent.objects.get(action="application.updated", application=application)
+    assert updated.data == {"changed": ["logo_url", "name", "redirect_uris"]}
     assert "payments:internal" not in application.allowed_scopes and application.verified is False

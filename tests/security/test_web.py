@@ -114,7 +114,8 @@ def test_production_cookies_and_hsts():
     script = (
         "from django.conf import settings as s; import json; print(json.dumps([s.SESSION_COOKIE_SECURE, "
         "s.CSRF_COOKIE_SECURE, s.SESSION_COOKIE_HTTPONLY, s.CSRF_COOKIE_HTTPONLY, s.SESSION_COOKIE_SAMESITE, "
-        "s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT]))"
+        "s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, "
+        "s.DATABASES['default']['CONN_MAX_AGE']]))"
     )
     env = clean_env(
         DJANGO_SETTINGS_MODULE="config.settings.production",
@@ -126,7 +127,7 @@ def test_production_cookies_and_hsts():
     )
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout.strip().splitlines()[-1])
-    assert values == [True, True, True, True, "Lax", "__Host-sessionid", "__Host-csrftoken", 31536000, True]
+    assert values == [True, True, True, True, "Lax", "__Host-sessionid", "__Host-csrftoken", 31536000, True, 60]
 
 
 def test_get_never_changes_anything(client, customer):
@@ -203,6 +204,8 @@ def test_login_is_locked_per_address_across_accounts(client, alice, bob):
     assert locked.status_code == 429
     assert elsewhere.status_code == 302
     assert AuditEvent.objects.filter(action="auth.login", customer=bob).count() == 1
+    client.post("/accounts/logout/")
+    assert AuditEvent.objects.filter(action="auth.logout", customer=bob).count() == 1
 
 
 def test_an_unexpected_web_error_is_a_plain_page_without_internals(alice, monkeypatch):
