@@ -1,13 +1,13 @@
 """Staff views of the bank. Money, ledger rows and the audit log are read-only here: staff change
 cards and drafts only through actions that call the same services, recorded with their name."""
 
-from typing import Any
-
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .errors import DomainError
+from .core.errors import DomainError
+from .core.http import signed_in_user
 from .models import (
     AuditEvent,
     Card,
@@ -26,13 +26,15 @@ from .services.drafts import draft_payment_cancel
 
 
 class ReadOnlyAdminMixin:
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    """Staff read these rows; what they may change, they change through actions that call services."""
+
+    def has_add_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: models.Model | None = None) -> bool:
         return False
 
 
@@ -99,7 +101,10 @@ class DraftPaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         for draft in queryset.select_related("created_by"):
             try:
                 draft_payment_cancel(
-                    draft_id=draft.pk, customer=draft.created_by, actor=request.user, reason="Cancelled by the bank"
+                    draft_id=draft.pk,
+                    customer=draft.created_by,
+                    actor=signed_in_user(request),
+                    reason="Cancelled by the bank",
                 )
                 done += 1
             except DomainError as exc:
@@ -119,7 +124,7 @@ class CardAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         done = 0
         for card in queryset.select_related("owner"):
             try:
-                card_update(card_id=card.pk, customer=card.owner, actor=request.user, status=status)
+                card_update(card_id=card.pk, customer=card.owner, actor=signed_in_user(request), status=status)
                 done += 1
             except DomainError as exc:
                 self.message_user(request, f"Card {card.pk}: {exc.message}", messages.WARNING)

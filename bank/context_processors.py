@@ -1,14 +1,12 @@
 """What waits for the customer, shown in every page's header."""
 
-from typing import Any
-
 from django.http import HttpRequest
 
+from .selectors import Waiting, waiting_for
 
-def waiting_items(request: HttpRequest) -> dict[str, Any]:
+
+def waiting_items(request: HttpRequest) -> dict[str, Waiting]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    from bank.selectors import waiting_for
-
-    return {"waiting": waiting_for(user)}
+    return {"waiting": waiting_for(customer=user)}

@@ -3,7 +3,7 @@ cards, payment requests and the audit log.
 
 Invariants live here and in the database: amounts are positive, a balance never goes below its
 overdraft limit, payments and audit events are append-only (database triggers, see migrations).
-Every write goes through `bank.services`.
+Every write goes through `bank.services` (the admin's actions too).
 """
 
 from django.conf import settings
@@ -11,6 +11,16 @@ from django.db import models
 from django.db.models import F, Q
 
 from .money import MoneyField, currency_field
+from .vocabulary import (
+    ACCOUNT_DESCRIPTION_MAX,
+    COUNTERPARTY_NAME_MAX,
+    COUNTERPARTY_VALUE_MAX,
+    NAME_ON_CARD_MAX,
+    PAYMENT_DESCRIPTION_MAX,
+    REASON_MAX,
+    ActorType,
+    AuditAction,
+)
 
 
 class AccountType(models.TextChoices):
@@ -28,7 +38,7 @@ class AccountStatus(models.TextChoices):
 class MonetaryAccount(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_accounts")
     type = models.CharField(max_length=8, choices=AccountType.choices, default=AccountType.BANK)
-    description = models.CharField(max_length=100)
+    description = models.CharField(max_length=ACCOUNT_DESCRIPTION_MAX)
     iban = models.CharField(max_length=34, unique=True)
     currency = currency_field()
     balance = MoneyField(default=0)
@@ -86,8 +96,8 @@ class Counterparty(models.Model):
     """The Pointer of the API: who is on the other side of a payment or request."""
 
     counterparty_type = models.CharField(max_length=5, choices=CounterpartyType.choices)
-    counterparty_value = models.CharField(max_length=254)
-    counterparty_name = models.CharField(max_length=140, blank=True)
+    counterparty_value = models.CharField(max_length=COUNTERPARTY_VALUE_MAX)
+    counterparty_name = models.CharField(max_length=COUNTERPARTY_NAME_MAX, blank=True)
 
     class Meta:
         abstract = True
@@ -109,7 +119,7 @@ class Movement(models.Model):
     kind = models.CharField(max_length=8, choices=MovementKind.choices)
     amount = MoneyField()
     currency = currency_field()
-    description = models.CharField(max_length=140, blank=True)
+    description = models.CharField(max_length=PAYMENT_DESCRIPTION_MAX, blank=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -127,7 +137,7 @@ class Payment(Counterparty):
     monetary_account = models.ForeignKey(MonetaryAccount, on_delete=models.PROTECT, related_name="payments")
     amount = MoneyField()
     currency = currency_field()
-    description = models.CharField(max_length=140, blank=True)
+    description = models.CharField(max_length=PAYMENT_DESCRIPTION_MAX, blank=True)
     counterparty_account = models.ForeignKey(
         MonetaryAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
@@ -171,7 +181,7 @@ class DraftPayment(models.Model):
     answered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
-    reason = models.CharField(max_length=200, blank=True, help_text="Why it was rejected or cancelled.")
+    reason = models.CharField(max_length=REASON_MAX, blank=True, help_text="Why it was rejected or cancelled.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -187,7 +197,7 @@ class DraftPaymentEntry(Counterparty):
     draft = models.ForeignKey(DraftPayment, on_delete=models.CASCADE, related_name="entries")
     amount = MoneyField()
     currency = currency_field()
-    description = models.CharField(max_length=140, blank=True)
+    description = models.CharField(max_length=PAYMENT_DESCRIPTION_MAX, blank=True)
     payment = models.OneToOneField(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
     class Meta:
@@ -218,7 +228,7 @@ class Card(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="cards")
     type = models.CharField(max_length=7, choices=CardType.choices)
     status = models.CharField(max_length=9, choices=CardStatus.choices, default=CardStatus.ORDERED)
-    name_on_card = models.CharField(max_length=26)
+    name_on_card = models.CharField(max_length=NAME_ON_CARD_MAX)
     last_four = models.CharField(max_length=4)
     expiry_date = models.DateField()
     primary_account = models.ForeignKey(MonetaryAccount, on_delete=models.PROTECT, related_name="cards")
@@ -260,7 +270,7 @@ class RequestInquiry(Counterparty):
     )
     amount = MoneyField()
     currency = currency_field()
-    description = models.CharField(max_length=140, blank=True)
+    description = models.CharField(max_length=PAYMENT_DESCRIPTION_MAX, blank=True)
     status = models.CharField(max_length=8, choices=RequestStatus.choices, default=RequestStatus.PENDING)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
@@ -291,19 +301,12 @@ class RequestResponse(models.Model):
         return f"Response {self.pk} to request {self.inquiry_id}"
 
 
-class ActorType(models.TextChoices):
-    CUSTOMER = "customer", "Customer"
-    STAFF = "staff", "Staff"
-    APP = "app", "Connected app"
-    SYSTEM = "system", "System"
-
-
 class AuditEvent(models.Model):
     """Append-only record of every act that changes money, a card, an account or a connection,
     and of security events. Never holds a token, code, secret or card number."""
 
     created = models.DateTimeField(auto_now_add=True, db_index=True)
-    action = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=64, choices=AuditAction.choices, db_index=True)
     actor_type = models.CharField(max_length=8, choices=ActorType.choices)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

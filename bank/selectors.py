@@ -1,15 +1,25 @@
-"""Reads: which accounts belong to a customer, and who a Pointer names."""
+"""Reads of the bank's domain: which accounts belong to a customer, who a Pointer names, and what the
+customer's own pages show. What a connected app may see is decided in `connections.selectors`, on
+top of these.
 
+Every selector takes keyword-only arguments and starts from the customer it is asked about, so
+another customer's row is never in the result.
+"""
+
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import NotRequired, TypedDict
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
 
-from .errors import ValidationFailed
+from .core.errors import ErrorCode, ValidationFailed
 from .models import (
     AccountStatus,
     AccountType,
@@ -26,26 +36,62 @@ from .models import (
 )
 
 
-def display_name(user: Any) -> str:
+def display_name(user: User) -> str:
     return user.get_full_name() or user.username
 
 
-def accounts_of(user: Any) -> QuerySet[MonetaryAccount]:
+# --- Accounts ---------------------------------------------------------------------------------
+
+
+def accounts_of(*, customer: User) -> QuerySet[MonetaryAccount]:
     """Every account the customer owns or co-owns (an accepted joint invitation)."""
     return MonetaryAccount.objects.filter(
-        Q(owner=user) | Q(co_owners__user=user, co_owners__status=CoOwnerStatus.ACCEPTED)
+        Q(owner=customer) | Q(co_owners__user=customer, co_owners__status=CoOwnerStatus.ACCEPTED)
     ).distinct()
 
 
-def is_own_account(user: Any, account: MonetaryAccount) -> bool:
-    return accounts_of(user).filter(pk=account.pk).exists()
+def account_ids_of(*, customer: User) -> QuerySet[MonetaryAccount, int]:
+    """The ids of `accounts_of`, as a subquery for "rows under the customer's accounts"."""
+    return accounts_of(customer=customer).values("pk")
+
+
+def active_accounts_of(*, customer: User) -> QuerySet[MonetaryAccount]:
+    """The accounts a customer can pay from or share, in the order they were opened."""
+    return accounts_of(customer=customer).filter(status=AccountStatus.ACTIVE).order_by("id")
+
+
+def is_own_account(*, customer: User, account: MonetaryAccount) -> bool:
+    return accounts_of(customer=customer).filter(pk=account.pk).exists()
+
+
+def main_account_of(*, customer: User) -> MonetaryAccount | None:
+    """Where money sent to a customer by email lands: their oldest active bank account."""
+    return (
+        MonetaryAccount.objects.filter(owner=customer, status=AccountStatus.ACTIVE)
+        # BANK before JOINT before SAVINGS, then the oldest.
+        .order_by(Case(When(type=AccountType.BANK, then=0), When(type=AccountType.JOINT, then=1), default=2), "id")
+        .first()
+    )
+
+
+# --- Counterparties (the API's Pointer) -------------------------------------------------------
 
 
 def normalise_iban(value: str) -> str:
     try:
         return str(IBAN(value).compact)
     except SchwiftyException as exc:
-        raise ValidationFailed(f"{value!r} is not a valid IBAN: {exc}", code="invalid_iban", field="value") from exc
+        raise ValidationFailed(
+            f"{value!r} is not a valid IBAN: {exc}", code=ErrorCode.INVALID_IBAN, field="value"
+        ) from exc
+
+
+class Pointer(TypedDict):
+    """A counterparty as a client names it: `{"type": "IBAN" | "EMAIL", "value", "name"}`."""
+
+    type: str
+    value: str
+    name: NotRequired[str]
 
 
 @dataclass(frozen=True)
@@ -57,28 +103,29 @@ class ResolvedCounterparty:
     name: str
     account: MonetaryAccount | None
 
+    @classmethod
+    def of_account(cls, account: MonetaryAccount) -> "ResolvedCounterparty":
+        """An account of the bank as a counterparty: its IBAN and its owner's name."""
+        return cls(type=CounterpartyType.IBAN, value=account.iban, name=display_name(account.owner), account=account)
+
+    def relocked(self, locked: Mapping[int, MonetaryAccount]) -> "ResolvedCounterparty":
+        """The same counterparty, holding the row that the caller's transaction has locked."""
+        if self.account is None:
+            return self
+        return dataclasses.replace(self, account=locked[self.account.pk])
+
     @property
     def is_internal(self) -> bool:
         return self.account is not None
 
 
-def main_account_of(user: Any) -> MonetaryAccount | None:
-    """Where money sent to a customer by email lands: their oldest active bank account."""
-    return (
-        MonetaryAccount.objects.filter(owner=user, status=AccountStatus.ACTIVE)
-        # BANK before JOINT before SAVINGS, then the oldest.
-        .order_by(Case(When(type=AccountType.BANK, then=0), When(type=AccountType.JOINT, then=1), default=2), "id")
-        .first()
-    )
-
-
 def counterparty_resolve(*, type: str, value: str, name: str = "") -> ResolvedCounterparty:
     if type == CounterpartyType.EMAIL:
         user = get_user_model().objects.filter(email__iexact=value.strip(), is_active=True).first()
-        account = main_account_of(user) if user else None
+        account = main_account_of(customer=user) if user else None
         if user is None or account is None:
             raise ValidationFailed(
-                "No customer of the bank has this email address.", code="unknown_email", field="value"
+                "No customer of the bank has this email address.", code=ErrorCode.UNKNOWN_EMAIL, field="value"
             )
         return ResolvedCounterparty(type=type, value=user.email, name=display_name(user), account=account)
     if type == CounterpartyType.IBAN:
@@ -87,19 +134,21 @@ def counterparty_resolve(*, type: str, value: str, name: str = "") -> ResolvedCo
         if account is not None:
             return ResolvedCounterparty(type=type, value=iban, name=display_name(account.owner), account=account)
         if not name.strip():
-            raise ValidationFailed("A name is required with an IBAN.", code="name_required", field="name")
+            raise ValidationFailed("A name is required with an IBAN.", code=ErrorCode.NAME_REQUIRED, field="name")
         return ResolvedCounterparty(type=type, value=iban, name=name.strip(), account=None)
-    raise ValidationFailed("A counterparty type is IBAN or EMAIL.", code="invalid_counterparty_type", field="type")
+    raise ValidationFailed(
+        "A counterparty type is IBAN or EMAIL.", code=ErrorCode.INVALID_COUNTERPARTY_TYPE, field="type"
+    )
 
 
-def pointer_resolve(pointer: dict[str, str], *, field: str = "counterparty_alias") -> ResolvedCounterparty:
+def pointer_resolve(pointer: Pointer, *, field: str = "counterparty_alias") -> ResolvedCounterparty:
     """Resolve an API Pointer (`{"type", "value", "name"}`); errors name the field under `field`."""
     try:
         return counterparty_resolve(
             type=pointer.get("type", ""), value=pointer.get("value", ""), name=pointer.get("name", "")
         )
     except ValidationFailed as exc:
-        exc.details["field"] = f"{field}.{exc.details.get('field', 'value')}"
+        exc.field = f"{field}.{exc.field or 'value'}"
         raise
 
 
@@ -117,44 +166,40 @@ class Waiting:
         return self.drafts + self.requests + self.invitations
 
 
-def pending_drafts(user: Any) -> QuerySet[DraftPayment]:
+def pending_drafts(*, customer: User) -> QuerySet[DraftPayment]:
     return DraftPayment.objects.filter(
-        monetary_account__in=accounts_of(user).values("pk"), status=DraftStatus.PENDING, expires_at__gt=timezone.now()
+        monetary_account__in=account_ids_of(customer=customer),
+        status=DraftStatus.PENDING,
+        expires_at__gt=timezone.now(),
     )
 
 
-def pending_responses(user: Any) -> QuerySet[RequestResponse]:
+def pending_responses(*, customer: User) -> QuerySet[RequestResponse]:
     return RequestResponse.objects.filter(
-        monetary_account__in=accounts_of(user).values("pk"), status=RequestStatus.PENDING
+        monetary_account__in=account_ids_of(customer=customer), status=RequestStatus.PENDING
     )
 
 
-def pending_invitations(user: Any) -> QuerySet[CoOwner]:
-    return CoOwner.objects.filter(user=user, status=CoOwnerStatus.PENDING).select_related("account", "account__owner")
+def pending_invitations(*, customer: User) -> QuerySet[CoOwner]:
+    return CoOwner.objects.filter(user=customer, status=CoOwnerStatus.PENDING).select_related(
+        "account", "account__owner"
+    )
 
 
-def waiting_for(user: Any) -> Waiting:
+def waiting_for(*, customer: User) -> Waiting:
     return Waiting(
-        drafts=pending_drafts(user).count(),
-        requests=pending_responses(user).count(),
-        invitations=pending_invitations(user).count(),
+        drafts=pending_drafts(customer=customer).count(),
+        requests=pending_responses(customer=customer).count(),
+        invitations=pending_invitations(customer=customer).count(),
     )
 
 
-def recent_payments(user: Any, limit: int = 10) -> QuerySet[Payment]:
+def recent_payments(*, customer: User, limit: int = 10) -> QuerySet[Payment]:
     return (
-        Payment.objects.filter(monetary_account__in=accounts_of(user).values("pk"))
+        Payment.objects.filter(monetary_account__in=account_ids_of(customer=customer))
         .select_related("monetary_account")
         .order_by("-id")[:limit]
     )
-
-
-# --- What a connected app may see -----------------------------------------------------------
-
-
-def shared_accounts(*, user: Any, connection: Any) -> QuerySet[MonetaryAccount]:
-    """The accounts an app sees: shared with its connection and still the customer's own."""
-    return accounts_of(user).filter(connections=connection)
 
 
 def drafts_with_status(queryset: QuerySet[DraftPayment]) -> QuerySet[DraftPayment]:
@@ -173,7 +218,7 @@ def drafts_with_status(queryset: QuerySet[DraftPayment]) -> QuerySet[DraftPaymen
 
 @dataclass(frozen=True)
 class DraftEntryView:
-    amount: Any
+    amount: Decimal
     currency: str
     payee: str
     payee_detail: str
@@ -185,22 +230,23 @@ class DraftEntryView:
 class DraftView:
     draft: DraftPayment
     entries: list[DraftEntryView]
-    total: Any
-    balance_after: Any
+    total: Decimal
+    balance_after: Decimal
 
 
-def drafts_for_approval(user: Any) -> list[DraftView]:
+def drafts_for_approval(*, customer: User) -> list[DraftView]:
     """Pending drafts with what the customer needs to decide: each entry, whether the payee is new
     (never paid before from the customer's accounts), the total and the balance after."""
-    own = accounts_of(user).values("pk")
     drafts = (
-        pending_drafts(user)
+        pending_drafts(customer=customer)
         .select_related("monetary_account", "application")
         .prefetch_related("entries")
         .order_by("created")
     )
     paid_before = set(
-        Payment.objects.filter(monetary_account__in=own, amount__lt=0).values_list("counterparty_value", flat=True)
+        Payment.objects.filter(monetary_account__in=account_ids_of(customer=customer), amount__lt=0).values_list(
+            "counterparty_value", flat=True
+        )
     )
     views = []
     for draft in drafts:
@@ -215,32 +261,40 @@ def drafts_for_approval(user: Any) -> list[DraftView]:
             )
             for entry in draft.entries.all()
         ]
-        total = sum((entry.amount for entry in entries), 0)
+        total = sum((entry.amount for entry in entries), Decimal(0))
         views.append(
             DraftView(draft=draft, entries=entries, total=total, balance_after=draft.monetary_account.balance - total)
         )
     return views
 
 
-def answered_drafts(user: Any, limit: int = 20) -> QuerySet[DraftPayment]:
+def answered_drafts(*, customer: User, limit: int = 20) -> QuerySet[DraftPayment]:
     """Drafts no longer waiting: approved, rejected, cancelled, or past their expiry."""
     return (
-        drafts_with_status(DraftPayment.objects.filter(monetary_account__in=accounts_of(user).values("pk")))
-        .exclude(shown_status=DraftStatus.PENDING)  # type: ignore[misc]  # an annotation
+        drafts_with_status(DraftPayment.objects.filter(monetary_account__in=account_ids_of(customer=customer)))
+        .exclude(Q(shown_status=DraftStatus.PENDING))
         .select_related("monetary_account", "application")
         .order_by("-updated")[:limit]
     )
 
 
-def received_requests(user: Any) -> QuerySet[RequestResponse]:
-    return RequestResponse.objects.filter(monetary_account__in=accounts_of(user).values("pk")).select_related(
+def received_requests(*, customer: User) -> QuerySet[RequestResponse]:
+    return RequestResponse.objects.filter(monetary_account__in=account_ids_of(customer=customer)).select_related(
         "monetary_account", "inquiry", "inquiry__monetary_account", "inquiry__created_by"
     )
 
 
-def sent_requests(user: Any, limit: int = 50) -> QuerySet[RequestInquiry]:
+def waiting_requests(*, customer: User) -> QuerySet[RequestResponse]:
+    return received_requests(customer=customer).filter(status=RequestStatus.PENDING).order_by("created")
+
+
+def answered_requests(*, customer: User, limit: int = 20) -> QuerySet[RequestResponse]:
+    return received_requests(customer=customer).exclude(status=RequestStatus.PENDING).order_by("-updated")[:limit]
+
+
+def sent_requests(*, customer: User, limit: int = 50) -> QuerySet[RequestInquiry]:
     return (
-        RequestInquiry.objects.filter(monetary_account__in=accounts_of(user).values("pk"))
+        RequestInquiry.objects.filter(monetary_account__in=account_ids_of(customer=customer))
         .select_related("monetary_account")
         .order_by("-id")[:limit]
     )

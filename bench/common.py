@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 import psycopg
 
-from tests.servers import BIN, ROOT, clean_env, free_port, running
+from bench.servers import BIN, ROOT, clean_env, free_port, running
 
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-" + "k" * 60

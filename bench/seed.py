@@ -95,8 +95,8 @@ def bench_application(*, client_id: str, scopes: str, secret: str | None = None,
 
 def api_token(user: Any, accounts: list[Any], scope: str = "accounts:read payments:read payments:internal") -> str:
     """A real toolkit access token for a new app's connection with the given accounts (as after consent)."""
-    from connections.services import connection_grant
-    from tests.tokens import issue_token
+    from bench.tokens import issue_token
+    from connections.services.connections import connection_grant
 
     application = bench_application(client_id=f"bench-{secrets.token_hex(4)}", scopes=scope)
     connection = connection_grant(user=user, application=application, scopes=scope.split(), accounts=accounts)

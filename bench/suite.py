@@ -133,7 +133,7 @@ def session_cookie(user: object) -> str:
 
 def connect_apps(user: Any, accounts: list[Any], count: int) -> None:
     from bench.seed import bench_application
-    from connections.services import connection_grant
+    from connections.services.connections import connection_grant
 
     for number in range(count):
         application = bench_application(client_id=f"bench-app-{number}", scopes="accounts:read", name=f"App {number}")

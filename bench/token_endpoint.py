@@ -29,7 +29,7 @@ def prepare(username: str = "bench") -> tuple[object, object, object]:
     from bank.services.accounts import account_open
     from bench.seed import bench_application
     from connections import scopes
-    from connections.services import connection_grant
+    from connections.services.connections import connection_grant
 
     user = get_user_model().objects.create_user(username, f"{username}@example.com", secrets.token_urlsafe(16))
     account = account_open(owner=user, type="BANK", description="Main", actor=user)

@@ -22,7 +22,7 @@ from decimal import Decimal
 
 import httpx
 
-from tests.servers import BIN, free_port, running
+from bench.servers import BIN, free_port, running
 
 OPENING_BALANCE = Decimal("1000.00")
 

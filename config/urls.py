@@ -7,9 +7,11 @@ from django.views.decorators.cache import never_cache
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from oauth2_provider.views import OAuthServerMetadataView
 
+from connections.urls import OAUTH_NAMESPACE, oauth_urlpatterns, page_urlpatterns
+
 urlpatterns = [
     path("", include("bank.urls")),
-    path("", include("connections.page_urls")),
+    path("", include(page_urlpatterns)),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
@@ -18,12 +20,12 @@ urlpatterns = [
         name="password_change",
     ),
     path("admin/", admin.site.urls),
-    path("o/", include("connections.urls")),
+    path("o/", include((oauth_urlpatterns, OAUTH_NAMESPACE))),
     path(".well-known/oauth-authorization-server", OAuthServerMetadataView.as_view(), name="oauth-metadata"),
     path("api/v1/", include("bank.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
-handler404 = "bank.api.problems.not_found"
-handler500 = "bank.api.problems.server_error"
+handler404 = "bank.core.http.not_found"
+handler500 = "bank.core.http.server_error"

@@ -6,4 +6,4 @@ class ConnectionsConfig(AppConfig):
     verbose_name = "App connections"
 
     def ready(self) -> None:
-        from . import schema, signals  # noqa: F401  (audit log signals; OpenAPI extension)
+        from . import signals  # noqa: F401  (the token-issued audit receiver)

@@ -1,13 +1,31 @@
-"""Forms for the customer's connection pages and the developers' pages."""
-
-from typing import Any
+"""Forms of the consent screen, the customer's connection pages and the developers' pages."""
 
 from django import forms
+from django.contrib.auth.models import User
+from django.http import QueryDict
+from oauth2_provider.forms import AllowForm
 
-from bank.models import AccountStatus, MonetaryAccount
-from bank.selectors import accounts_of
+from bank.models import MonetaryAccount
+from bank.selectors import active_accounts_of
+from bank.vocabulary import APPLICATION_NAME_MAX
 
+from . import scopes as scope_table
 from .models import Application
+
+
+class ConsentForm(AllowForm):
+    """The toolkit's consent form, with the scopes and the accounts as checkboxes, and what the app
+    asked for in a signed field (so a posted scope can only narrow the grant)."""
+
+    scope = forms.MultipleChoiceField(choices=[(name, name) for name in scope_table.ALL], required=False)
+    accounts = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=[])
+    requested = forms.CharField(widget=forms.HiddenInput())
+
+    def offer_accounts(self, accounts: list[MonetaryAccount]) -> None:
+        """The customer's accounts that may be shared: the only valid choices."""
+        field = self.fields["accounts"]
+        assert isinstance(field, forms.TypedMultipleChoiceField)
+        field.choices = [(account.pk, account.description) for account in accounts]
 
 
 class AccountChoiceField(forms.ModelMultipleChoiceField):
@@ -23,15 +41,17 @@ class SharedAccountsForm(forms.Form):
         error_messages={"required": "Choose at least one account, or revoke the connection instead."},
     )
 
-    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, data: QueryDict | None = None, *, customer: User, initial: dict[str, list[MonetaryAccount]]
+    ) -> None:
+        super().__init__(data, initial=initial)
         field = self.fields["accounts"]
         assert isinstance(field, forms.ModelMultipleChoiceField)
-        field.queryset = accounts_of(user).filter(status=AccountStatus.ACTIVE).order_by("id")
+        field.queryset = active_accounts_of(customer=customer)
 
 
 class ApplicationForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="What customers see on the consent screen.")
+    name = forms.CharField(max_length=APPLICATION_NAME_MAX, help_text="What customers see on the consent screen.")
     website = forms.URLField(assume_scheme="https", help_text="Where customers can learn who you are.")
     redirect_uris = forms.CharField(
         label="Redirect URIs",
@@ -55,7 +75,7 @@ class ApplicationForm(forms.Form):
         return " ".join(uris)
 
     def clean_logo_url(self) -> str:
-        url = self.cleaned_data["logo_url"]
+        url: str = self.cleaned_data["logo_url"]
         if url and not url.startswith("https://"):
             raise forms.ValidationError("The logo must be served over https.")
         return url

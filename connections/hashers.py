@@ -6,7 +6,6 @@ slow key-derivation function protects nothing that a single salted SHA-256 does 
 """
 
 import hashlib
-from typing import Any
 
 from django.contrib.auth.hashers import BasePasswordHasher, mask_hash
 from django.utils.crypto import constant_time_compare
@@ -30,7 +29,7 @@ class ClientSecretHasher(BasePasswordHasher):
         decoded = self.decode(encoded)
         return constant_time_compare(encoded, self.encode(password, decoded["salt"]))
 
-    def safe_summary(self, encoded: str) -> dict[Any, Any]:
+    def safe_summary(self, encoded: str) -> dict[str, str]:
         decoded = self.decode(encoded)
         return {
             "algorithm": decoded["algorithm"],

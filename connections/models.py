@@ -4,7 +4,6 @@ and the Connection, one customer's authorization of one application."""
 import hashlib
 import ipaddress
 from datetime import timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -179,9 +178,9 @@ class HashedCodeField(models.CharField):
 
     PREFIX = "sha256$"
 
-    def get_prep_value(self, value: Any) -> Any:
+    def get_prep_value(self, value: object) -> str | None:
         value = super().get_prep_value(value)
-        if value is None or value.startswith(self.PREFIX):
+        if value is None or not isinstance(value, str) or value.startswith(self.PREFIX):
             return value
         return self.PREFIX + hashlib.sha256(value.encode("utf-8")).hexdigest()
 

@@ -1,10 +1,14 @@
 """The OAuth scopes: defined once here, read by the toolkit's settings, the consent screen, the help
 page, the connections pages and the API permissions."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from oauth2_provider.scopes import BaseScopes
+
+if TYPE_CHECKING:
+    from .models import Application
 
 
 @dataclass(frozen=True)
@@ -50,13 +54,13 @@ CARD_SCOPES: tuple[str, ...] = ("cards:link", "cards:order", "cards:manage")
 INTROSPECTION = "introspection"
 
 
-def ordered(names: Any) -> list[str]:
+def ordered(names: Iterable[str]) -> list[str]:
     """Known scope names from `names`, in the table's order; unknown names are dropped."""
     wanted = set(names)
     return [name for name in ALL if name in wanted]
 
 
-def describe(names: Any) -> list[Scope]:
+def describe(names: Iterable[str]) -> list[Scope]:
     return [BY_NAME[name] for name in ordered(names)]
 
 
@@ -72,12 +76,14 @@ class ApplicationScopes(BaseScopes):
         return scopes
 
     def get_available_scopes(
-        self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any
+        self, application: "Application | None" = None, request: object = None, *args: object, **kwargs: object
     ) -> list[str]:
         if application is None:
             return list(ALL)
         return application.allowed_scope_list()
 
-    def get_default_scopes(self, application: Any = None, request: Any = None, *args: Any, **kwargs: Any) -> list[str]:
+    def get_default_scopes(
+        self, application: "Application | None" = None, request: object = None, *args: object, **kwargs: object
+    ) -> list[str]:
         allowed = set(self.get_available_scopes(application, request))
         return [name for name in READ_ONLY if name in allowed]

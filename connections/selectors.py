@@ -1,35 +1,157 @@
-"""Reads for the customer's connection pages: their connections, one row per app, and what each app did."""
+"""Reads of connections: what a connected app may see of its customer (the API's querysets), the
+customer's own connection pages, and the developers' applications.
+
+What an app sees starts from its connection: the accounts shared with it that are still the
+customer's own, and only what lies under those. Anything else does not exist for the app.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import Prefetch, Q, QuerySet
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
-from bank.models import AuditEvent, MonetaryAccount
+from bank.core.audit import AuditValue
+from bank.models import (
+    AuditEvent,
+    Card,
+    CoOwner,
+    DraftPayment,
+    DraftPaymentEntry,
+    DraftStatus,
+    MonetaryAccount,
+    Payment,
+    RequestInquiry,
+    RequestResponse,
+)
+from bank.selectors import accounts_of, drafts_with_status
+from bank.vocabulary import AuditAction
 
 from .models import Application, Connection
+
+# --- What a connected app may see -------------------------------------------------------------
+
+
+def shared_accounts(*, connection: Connection) -> QuerySet[MonetaryAccount]:
+    """The accounts an app sees: shared with its connection and still the customer's own."""
+    return accounts_of(customer=connection.user).filter(connections=connection)
+
+
+def shared_account(*, connection: Connection, account_id: int) -> MonetaryAccount | None:
+    return shared_accounts(connection=connection).filter(pk=account_id).first()
+
+
+def is_account_shared(*, connection: Connection, account_id: int) -> bool:
+    return shared_accounts(connection=connection).filter(pk=account_id).exists()
+
+
+def shared_account_ids(*, connection: Connection) -> frozenset[int]:
+    return frozenset(shared_accounts(connection=connection).values_list("pk", flat=True))
+
+
+def accounts_visible(*, connection: Connection) -> QuerySet[MonetaryAccount]:
+    return shared_accounts(connection=connection).prefetch_related(
+        Prefetch("co_owners", queryset=CoOwner.objects.select_related("user"))
+    )
+
+
+def _under_shared_account[M: (Payment, DraftPayment, RequestInquiry, RequestResponse)](
+    rows: QuerySet[M], *, connection: Connection, account_id: int
+) -> QuerySet[M]:
+    return rows.filter(
+        monetary_account_id=account_id, monetary_account__in=shared_accounts(connection=connection).values("pk")
+    )
+
+
+def payments_visible(*, connection: Connection, account_id: int) -> QuerySet[Payment]:
+    return _under_shared_account(Payment.objects.all(), connection=connection, account_id=account_id)
+
+
+def drafts_visible(*, connection: Connection, account_id: int) -> QuerySet[DraftPayment]:
+    """ "See the draft payments that it prepared": only this application's drafts."""
+    own = DraftPayment.objects.filter(application_id=connection.application_id)
+    return drafts_with_status(
+        _under_shared_account(own, connection=connection, account_id=account_id)
+    ).prefetch_related(Prefetch("entries", queryset=DraftPaymentEntry.objects.order_by("id")))
+
+
+def request_inquiries_visible(*, connection: Connection, account_id: int) -> QuerySet[RequestInquiry]:
+    return _under_shared_account(RequestInquiry.objects.all(), connection=connection, account_id=account_id)
+
+
+def request_responses_visible(*, connection: Connection, account_id: int) -> QuerySet[RequestResponse]:
+    rows = RequestResponse.objects.select_related("inquiry__monetary_account", "inquiry__created_by")
+    return _under_shared_account(rows, connection=connection, account_id=account_id)
+
+
+def cards_visible(*, connection: Connection) -> QuerySet[Card]:
+    """The customer's cards whose primary account is shared with the app."""
+    return Card.objects.filter(
+        owner_id=connection.user_id, primary_account__in=shared_accounts(connection=connection).values("pk")
+    )
+
+
+# --- The customer's connection pages ---------------------------------------------------------
+
+
+def connections_of(*, customer: User) -> QuerySet[Connection]:
+    """All of the customer's connections, live or ended, with the app and the shared accounts."""
+    return (
+        Connection.objects.filter(user=customer)
+        .select_related("application")
+        .prefetch_related(Prefetch("accounts", queryset=MonetaryAccount.objects.order_by("id")))
+    )
+
+
+def active_connections_of(*, customer: User) -> QuerySet[Connection]:
+    """One row per connected app (a connection is per customer and app; tokens do not show)."""
+    return (
+        connections_of(customer=customer)
+        .filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
+        .order_by("application__name")
+    )
+
+
+def ended_connections_of(*, customer: User) -> QuerySet[Connection]:
+    return (
+        Connection.objects.filter(user=customer)
+        .filter(Q(revoked_at__isnull=False) | Q(expires_at__lte=timezone.now()))
+        .select_related("application", "revoked_by_user")
+        .order_by("-revoked_at", "-expires_at")
+    )
+
+
+def pending_drafts_of(*, connection: Connection) -> QuerySet[DraftPayment]:
+    """The drafts that revoking the connection would cancel."""
+    return DraftPayment.objects.filter(connection=connection, status=DraftStatus.PENDING)
+
+
+def revocation_of(*, connection: Connection) -> AuditEvent | None:
+    """The audit event that ended the connection: what it stopped, and who ended it."""
+    return (
+        AuditEvent.objects.filter(connection=connection, action=AuditAction.CONNECTION_REVOKED).order_by("-id").first()
+    )
+
 
 ACTIVITY_LIMIT = 25
 
 # Plain-language sentences for what an app did, by audit action (the app is the subject).
-ACTIVITY = {
-    "api.read": "Read {resource}",
-    "account.opened": "Opened an account",
-    "payment.created": "Moved {amount} between your accounts",
-    "draft_payment.created": "Prepared a draft payment of {total} for you to approve",
-    "draft_payment.cancelled": "Cancelled a draft payment it had prepared",
-    "card.ordered": "Ordered a card",
-    "card.updated": "Changed a card",
-    "request_inquiry.created": "Sent a payment request for {amount}",
-    "request_inquiry.revoked": "Withdrew a payment request",
-    "oauth.token_issued": "Was given access",
-    "oauth.token_refreshed": "Renewed its access",
-    "connection.granted": "You connected it",
-    "connection.accounts_changed": "You changed the accounts it may see",
-    "connection.revoked": "The connection ended",
+ACTIVITY: dict[str, str] = {
+    AuditAction.API_READ: "Read {resource}",
+    AuditAction.ACCOUNT_OPENED: "Opened an account",
+    AuditAction.PAYMENT_CREATED: "Moved {amount} between your accounts",
+    AuditAction.DRAFT_CREATED: "Prepared a draft payment of {total} for you to approve",
+    AuditAction.DRAFT_CANCELLED: "Cancelled a draft payment it had prepared",
+    AuditAction.CARD_ORDERED: "Ordered a card",
+    AuditAction.CARD_UPDATED: "Changed a card",
+    AuditAction.REQUEST_INQUIRY_CREATED: "Sent a payment request for {amount}",
+    AuditAction.REQUEST_INQUIRY_REVOKED: "Withdrew a payment request",
+    AuditAction.TOKEN_ISSUED: "Was given access",
+    AuditAction.TOKEN_REFRESHED: "Renewed its access",
+    AuditAction.CONNECTION_GRANTED: "You connected it",
+    AuditAction.CONNECTION_ACCOUNTS_CHANGED: "You changed the accounts it may see",
+    AuditAction.CONNECTION_REVOKED: "The connection ended",
 }
 RESOURCES = {
     "monetary-account": "your accounts",
@@ -42,42 +164,17 @@ RESOURCES = {
 }
 
 
-def _with_accounts(queryset: QuerySet[Connection]) -> QuerySet[Connection]:
-    return queryset.select_related("application").prefetch_related(
-        Prefetch("accounts", queryset=MonetaryAccount.objects.order_by("id"))
-    )
-
-
-def active_connections_of(user: Any) -> QuerySet[Connection]:
-    """One row per connected app (a connection is per customer and app; tokens do not show)."""
-    return _with_accounts(Connection.objects.active().filter(user=user)).order_by("application__name")
-
-
-def ended_connections_of(user: Any) -> QuerySet[Connection]:
-    return (
-        Connection.objects.filter(user=user)
-        .filter(Q(revoked_at__isnull=False) | Q(expires_at__lte=timezone.now()))
-        .select_related("application", "revoked_by_user")
-        .order_by("-revoked_at", "-expires_at")
-    )
-
-
-def connection_of(user: Any, pk: int) -> Connection:
-    """The customer's own connection, or 404: another customer's does not exist for them."""
-    return get_object_or_404(_with_accounts(Connection.objects.filter(user=user)), pk=pk)
-
-
 @dataclass(frozen=True)
 class Activity:
     when: datetime
     text: str
 
 
-def _money(value: Any) -> str:
+def _money(value: AuditValue) -> str:
     return f"€{value}" if value not in (None, "") else "money"
 
 
-def connection_activity(connection: Connection, limit: int = ACTIVITY_LIMIT) -> list[Activity]:
+def connection_activity(*, connection: Connection, limit: int = ACTIVITY_LIMIT) -> list[Activity]:
     events = AuditEvent.objects.filter(connection=connection).order_by("-id")[:limit]
     items = []
     for event in events:
@@ -93,9 +190,8 @@ def connection_activity(connection: Connection, limit: int = ACTIVITY_LIMIT) -> 
     return items
 
 
-def applications_of_developer(user: Any) -> QuerySet[Application]:
-    return Application.objects.filter(user=user).order_by("name")
+# --- Developers' own applications -------------------------------------------------------------
 
 
-def application_of_developer(user: Any, pk: int) -> Application:
-    return get_object_or_404(Application.objects.filter(user=user), pk=pk)
+def applications_of(*, developer: User) -> QuerySet[Application]:
+    return Application.objects.filter(user=developer).order_by("name")

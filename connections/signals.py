@@ -1,20 +1,22 @@
 """The toolkit's signals, written to the audit log (never the token itself)."""
 
-from typing import Any
-
+from django.http import HttpRequest
 from oauth2_provider.signals import app_authorized
 
-from bank.services.audit import audit_record
+from bank.core.audit import audit_record
+from bank.vocabulary import ActorType, AuditAction
+
+from .models import AccessToken
 
 
-def _token_issued(sender: Any, request: Any, token: Any, **kwargs: Any) -> None:
+def _token_issued(sender: object, request: HttpRequest, token: AccessToken, **kwargs: object) -> None:
     grant_type = request.POST.get("grant_type", "") if hasattr(request, "POST") else ""
     audit_record(
-        action="oauth.token_refreshed" if grant_type == "refresh_token" else "oauth.token_issued",
+        action=AuditAction.TOKEN_REFRESHED if grant_type == "refresh_token" else AuditAction.TOKEN_ISSUED,
         actor=None,
-        actor_type="app",
+        actor_type=ActorType.APP,
         customer=token.user,
-        connection=getattr(token, "connection", None),
+        connection=token.connection,
         application=token.application,
         data={"scope": token.scope, "expires": token.expires.isoformat()},
     )

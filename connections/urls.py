@@ -1,16 +1,35 @@
-"""The OAuth endpoints, at the toolkit's paths. Only these are mounted: no self-service client
-registration, no device flow, no dynamic registration."""
+"""The connections app's URLs, as named lists (the toolkit's own style): `oauth_urlpatterns`, the
+authorization server's endpoints at the toolkit's paths under /o/, in the toolkit's namespace; and
+`page_urlpatterns`, the customer's connection pages and the developers' pages.
+
+Only these OAuth endpoints are mounted: no self-service client registration, no device flow, no
+dynamic registration.
+"""
 
 from django.urls import path
 from oauth2_provider import views as toolkit
 
-from . import views
+from .views import connections, developers, oauth
 
-app_name = "oauth2_provider"
+OAUTH_NAMESPACE = "oauth2_provider"  # the toolkit reverses its own views in this namespace
 
-urlpatterns = [
-    path("authorize/", views.BankAuthorizationView.as_view(), name="authorize"),
-    path("token/", views.BankTokenView.as_view(), name="token"),
+oauth_urlpatterns = [
+    path("authorize/", oauth.BankAuthorizationView.as_view(), name="authorize"),
+    path("token/", oauth.BankTokenView.as_view(), name="token"),
     path("revoke_token/", toolkit.RevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", toolkit.IntrospectTokenView.as_view(), name="introspect"),
+]
+
+CONNECTIONS = "profile/settings/security/app-connections/"
+
+page_urlpatterns = [
+    path(CONNECTIONS, connections.connections_list, name="connections"),
+    path(f"{CONNECTIONS}history/", connections.connections_history, name="connections-history"),
+    path(f"{CONNECTIONS}<int:pk>/", connections.connection_detail, name="connection-detail"),
+    path(f"{CONNECTIONS}<int:pk>/revoke/", connections.connection_revoke_confirm, name="connection-revoke"),
+    path(f"{CONNECTIONS}<int:pk>/revoked/", connections.connection_revoked, name="connection-revoked"),
+    path("developers/", developers.developers, name="developers"),
+    path("developers/new/", developers.developer_new, name="developer-new"),
+    path("developers/<int:pk>/", developers.developer_edit, name="developer-edit"),
+    path("developers/<int:pk>/rotate-secret/", developers.developer_rotate_secret, name="developer-rotate-secret"),
 ]

@@ -10,12 +10,12 @@ from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
+from bench.tokens import issue_token
 from connections import scopes as scope_table
 from connections.models import Application, Connection
-from connections.services import connection_grant
+from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import make_application
 from tests.factories import UserFactory, make_account
-from tests.tokens import issue_token
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
@@ -69,7 +69,7 @@ class Connected:
 @pytest.fixture(autouse=True)
 def _fresh_throttles() -> None:
     """Every test starts with empty rate-limit counters and read markers."""
-    from connections import services
+    from connections.services import connections as services
 
     cache.clear()
     services._recent_reads.clear()

@@ -12,11 +12,11 @@ import pytest
 import redis
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
-from connections.services import connection_grant
+from bench.servers import BIN, ROOT, clean_env, database_url_of_this_run, free_port, running
+from bench.tokens import issue_token
+from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import CLIENT_ID, CLIENT_SECRET, make_application
 from tests.factories import PASSWORD, make_account
-from tests.servers import BIN, ROOT, clean_env, database_url_of_this_run, free_port, running
-from tests.tokens import issue_token
 
 SECRET = "x" * 20 + "-production-test-secret-key-0123456789"
 

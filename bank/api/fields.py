@@ -6,44 +6,54 @@ before anything reaches a service.
 """
 
 import re
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
+from typing import cast
 
 from django.conf import settings
 from django.core.validators import validate_email
+from django.db import models
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
-from bank.errors import ValidationFailed
-from bank.models import CounterpartyType
+from bank.core.errors import ErrorCode, ValidationFailed
+from bank.models import Counterparty, CounterpartyType
 from bank.money import format_amount
-from bank.selectors import normalise_iban
+from bank.selectors import Pointer, normalise_iban
+from bank.vocabulary import COUNTERPARTY_NAME_MAX, COUNTERPARTY_VALUE_MAX
 
 AMOUNT_PATTERN = re.compile(r"^(0|[1-9][0-9]{0,12})\.[0-9]{2}$")
 
 
-class StrictSerializer(serializers.Serializer):
-    """Unknown fields are a 400, and so is a field of the object that the client may not set
-    (`read_only_from` names the output serializer whose fields count as read-only)."""
+class StrictSerializer[T: Mapping[str, object]](serializers.Serializer[T]):
+    """An input serializer. Unknown fields are a 400, and so is a field of the object that the client
+    may not set (`read_only_from` names the output serializer whose fields count as read-only).
+    `parse` validates a request body and returns it as the TypedDict `T` that the services take."""
 
-    read_only_from: type[serializers.Serializer] | None = None
+    read_only_from: type[serializers.Serializer[models.Model]] | None = None
 
-    def to_internal_value(self, data: Any) -> Any:
+    @classmethod
+    def parse(cls, data: object) -> T:
+        serializer = cls(data=data)
+        serializer.is_valid(raise_exception=True)
+        return cast(T, serializer.validated_data)
+
+    def to_internal_value(self, data: object) -> T:
         if isinstance(data, dict):
             writable = {name for name, field in self.fields.items() if not field.read_only}
             known = set(self.read_only_from._declared_fields) if self.read_only_from else set()
             errors = {
                 key: [
-                    serializers.ErrorDetail("This field is read-only.", code="read_only_field")
+                    serializers.ErrorDetail("This field is read-only.", code=ErrorCode.READ_ONLY_FIELD)
                     if key in known or key in self.fields
-                    else serializers.ErrorDetail("Unknown field.", code="unknown_field")
+                    else serializers.ErrorDetail("Unknown field.", code=ErrorCode.UNKNOWN_FIELD)
                 ]
                 for key in data
                 if key not in writable
             }
             if errors:
                 raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)
+        return cast(T, super().to_internal_value(data))
 
 
 class AmountSchema(serializers.Serializer):
@@ -52,7 +62,7 @@ class AmountSchema(serializers.Serializer):
 
 
 @extend_schema_field(AmountSchema)
-class AmountField(serializers.Field):
+class AmountField(serializers.Field[Decimal, Mapping[str, str], dict[str, str], models.Model]):
     """An Amount. Reads the model's `currency` beside the amount; in requests it must be positive
     (or, with `allow_zero`, not negative)."""
 
@@ -64,19 +74,27 @@ class AmountField(serializers.Field):
         "currency": "The only currency is {currency}.",
     }
 
-    def __init__(self, *, allow_zero: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        allow_zero: bool = False,
+        allow_null: bool = False,
+        required: bool = True,
+        source: str | None = None,
+        help_text: str | None = None,
+    ) -> None:
         self.allow_zero = allow_zero
-        super().__init__(**kwargs)
+        super().__init__(allow_null=allow_null, required=required, source=source, help_text=help_text)
 
-    def get_attribute(self, instance: Any) -> Any:
+    def get_attribute(self, instance: models.Model) -> tuple[Decimal, str] | None:
         value = super().get_attribute(instance)
         return None if value is None else (value, getattr(instance, "currency", settings.BANK_CURRENCY))
 
-    def to_representation(self, value: tuple[Decimal, str]) -> dict[str, str]:
+    def to_representation(self, value: tuple[Decimal, str]) -> dict[str, str]:  # type: ignore[override]
         amount, currency = value
         return {"value": format_amount(amount), "currency": currency}
 
-    def to_internal_value(self, data: Any) -> Decimal:
+    def to_internal_value(self, data: object) -> Decimal:
         if not isinstance(data, dict) or set(data) != {"value", "currency"}:
             self.fail("invalid")
         if not isinstance(data["value"], str):
@@ -94,20 +112,20 @@ class AmountField(serializers.Field):
 @extend_schema_serializer(
     component_name="Pointer",
 )
-class PointerSerializer(StrictSerializer):
+class PointerSerializer(StrictSerializer[Pointer]):
     """A counterparty: an IBAN (validated, normalised; `name` required) or a customer's email."""
 
     type = serializers.ChoiceField(choices=CounterpartyType.choices)
-    value = serializers.CharField(max_length=254)
-    name = serializers.CharField(max_length=140, required=False, allow_blank=True, default="")
+    value = serializers.CharField(max_length=COUNTERPARTY_VALUE_MAX)
+    name = serializers.CharField(max_length=COUNTERPARTY_NAME_MAX, required=False, allow_blank=True, default="")
 
-    def validate(self, attrs: dict[str, str]) -> dict[str, str]:
+    def validate(self, attrs: Pointer) -> Pointer:
         if attrs["type"] == CounterpartyType.IBAN:
             try:
                 attrs["value"] = normalise_iban(attrs["value"])
             except ValidationFailed as exc:
                 raise serializers.ValidationError({"value": [exc.message]}, code="invalid_iban") from exc
-            if not attrs["name"].strip():
+            if not attrs.get("name", "").strip():
                 raise serializers.ValidationError({"name": ["A name is required with an IBAN."]}, code="required")
         else:
             try:
@@ -118,15 +136,13 @@ class PointerSerializer(StrictSerializer):
 
 
 @extend_schema_field(PointerSerializer)
-class PointerOutField(serializers.Field):
+class PointerOutField(serializers.Field[Pointer, Pointer, Pointer, models.Model]):
     """The Pointer stored on a row (its counterparty_* columns)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("source", "*")
-        kwargs["read_only"] = True
-        super().__init__(**kwargs)
+    def __init__(self) -> None:
+        super().__init__(source="*", read_only=True)
 
-    def to_representation(self, instance: Any) -> dict[str, str]:
+    def to_representation(self, instance: Counterparty) -> Pointer:  # type: ignore[override]
         return {
             "type": instance.counterparty_type,
             "value": instance.counterparty_value,

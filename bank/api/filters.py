@@ -1,10 +1,10 @@
 """Filters for the lists a budgeting app needs (django-filter). No regex lookups are exposed."""
 
-from datetime import UTC
-from typing import Any
+from datetime import UTC, datetime
 
 import django_filters
 from django import forms
+from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 
 from bank.models import Card, CardStatus, DraftPayment, DraftStatus, MonetaryAccount, Payment, RequestStatus
@@ -14,7 +14,7 @@ class UtcIsoDateTimeField(IsoDateTimeField):
     """An ISO 8601 time with any offset Python accepts, compared in UTC: the database accepts only
     offsets up to ±15:59, and a time that cannot be expressed in UTC is bad input, not a crash."""
 
-    def clean(self, value: Any) -> Any:
+    def clean(self, value: str | None) -> datetime | None:
         cleaned = super().clean(value)
         try:
             return cleaned.astimezone(UTC) if cleaned is not None else None
@@ -53,7 +53,7 @@ class PaymentFilter(django_filters.FilterSet):
         model = Payment
         fields: list[str] = []
 
-    def filter_direction(self, queryset, name, value):  # type: ignore[no-untyped-def]
+    def filter_direction(self, queryset: QuerySet[Payment], name: str, value: str) -> QuerySet[Payment]:
         return queryset.filter(amount__gt=0) if value == "IN" else queryset.filter(amount__lt=0)
 
 

@@ -16,7 +16,6 @@ import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, IntegrityError, transaction
@@ -25,10 +24,14 @@ from django.utils import timezone
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from bank.core.errors import ErrorCode
+from bank.core.transactions import atomic_with_retry
 from bank.models import IdempotencyKey
-from bank.services.ledger import atomic_with_retry
-from connections.authentication import request_connection
+from connections.models import Connection
+
+from .authentication import request_connection
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")  # 1-64 visible ASCII characters
@@ -38,13 +41,13 @@ LEASE = timedelta(minutes=5)
 
 class KeyInUse(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
-    default_code = "idempotency_key_in_use"
+    default_code = ErrorCode.IDEMPOTENCY_KEY_IN_USE
     default_detail = "A request with this Idempotency-Key is still being processed; retry shortly."
 
 
 class KeyReused(exceptions.APIException):
     status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
-    default_code = "idempotency_key_reused"
+    default_code = ErrorCode.IDEMPOTENCY_KEY_REUSED
     default_detail = "This Idempotency-Key was used for a different request (another path or body)."
 
 
@@ -53,7 +56,7 @@ def _fingerprint(request: Request) -> str:
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
 
 
-def _claim(*, connection: Any, key: str, fingerprint: str) -> IdempotencyKey | Response:
+def _claim(*, connection: Connection, key: str, fingerprint: str) -> IdempotencyKey | Response:
     """Claim the key for this request, or answer from what an earlier request with it left."""
     now = timezone.now()
     for _ in range(2):
@@ -105,10 +108,10 @@ def _release(claimed: IdempotencyKey) -> None:
 
 
 def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
-    """Wrap a viewset's creating action."""
+    """Wrap a viewset's creating action: `create(self, request, *args, **kwargs)`."""
 
     @functools.wraps(method)
-    def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def wrapper(view: APIView, request: Request, *args: object, **kwargs: object) -> Response:
         key = request.headers.get(HEADER)
         if key is None:
             return method(view, request, *args, **kwargs)
@@ -140,5 +143,6 @@ def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
             _release(claimed)
         return response
 
-    wrapper.idempotent = True  # type: ignore[attr-defined]  # checked by tests/api/test_contract.py
+    # A mark that tests/api/test_contract.py looks for on every creating action.
+    setattr(wrapper, "idempotent", True)  # noqa: B010
     return wrapper

@@ -7,11 +7,16 @@ The toolkit's `TokenMatchesOASRequirements` does the matching, so drf-spectacula
 operation's scopes into the schema.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from oauth2_provider.contrib.rest_framework import TokenMatchesOASRequirements
 from rest_framework import exceptions
 from rest_framework.request import Request
+
+from bank.core.errors import ErrorCode
+
+if TYPE_CHECKING:  # DRF imports this module from its settings, before its views exist
+    from rest_framework.views import APIView
 
 Alternatives = list[list[str]]
 
@@ -21,23 +26,23 @@ class InsufficientScope(exceptions.PermissionDenied):
 
     def __init__(self, alternatives: Alternatives) -> None:
         needed = " or ".join(" and ".join(group) for group in alternatives) or "a scope no token has"
-        super().__init__(f"This token needs the scope {needed}.", code="insufficient_scope")
+        super().__init__(f"This token needs the scope {needed}.", code=ErrorCode.INSUFFICIENT_SCOPE)
         first = " ".join(alternatives[0]) if alternatives else ""
         # DRF's exception handler copies `auth_header` into WWW-Authenticate (RFC 6750 §3.1).
         self.auth_header = f'Bearer error="insufficient_scope", scope="{first}"'
 
 
-def scopes_for(view: Any) -> Alternatives:
+def scopes_for(view: "APIView") -> Alternatives:
     """The declared alternatives for the view's current action; none (deny) when undeclared."""
     declared: dict[str, Alternatives] = getattr(view, "required_scopes_by_action", {})
     return declared.get(getattr(view, "action", None) or "", [])
 
 
 class HasActionScopes(TokenMatchesOASRequirements):
-    def get_required_alternate_scopes(self, request: Request, view: Any) -> dict[str, Alternatives]:
+    def get_required_alternate_scopes(self, request: Request, view: "APIView") -> dict[str, Alternatives]:
         return {request.method or "GET": scopes_for(view)}
 
-    def has_permission(self, request: Request, view: Any) -> bool:
+    def has_permission(self, request: Request, view: "APIView") -> bool:
         if request.auth is None:
             return False
         action_map = getattr(view, "action_map", None)
@@ -45,7 +50,7 @@ class HasActionScopes(TokenMatchesOASRequirements):
             # A method that the router did not map to an action (PUT, DELETE, OPTIONS here):
             # its only handler answers 405 and runs nothing.
             return True
-        if super().has_permission(request, view):
+        if super().has_permission(request, view):  # type: ignore[no-untyped-call]  # the toolkit is untyped
             return True
         raise InsufficientScope(scopes_for(view))
 

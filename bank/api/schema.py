@@ -1,10 +1,17 @@
-"""OpenAPI: every operation lists the problem-details errors it can answer."""
+"""OpenAPI: every operation lists the scopes it needs and the problem-details errors it can answer.
 
-from typing import Any, Literal
+DRF loads this module (DEFAULT_SCHEMA_CLASS) before any schema is generated, which registers the
+authentication scheme below with drf-spectacular.
+"""
 
+from typing import Literal
+
+from drf_spectacular.contrib.django_oauth_toolkit import DjangoOAuthToolkitScheme
 from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
+
+from bank.core.http import PROBLEM_BASE
 
 
 class ProblemFieldError(serializers.Serializer):
@@ -13,15 +20,18 @@ class ProblemFieldError(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class Problem(serializers.Serializer):
-    """RFC 9457 problem details."""
-
-    type = serializers.URLField()
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField()
-    code = serializers.CharField(help_text="A stable machine code, e.g. insufficient_scope, use_draft_payment.")
-    errors = ProblemFieldError(many=True, required=False)  # type: ignore[assignment]  # a field, not .errors
+# RFC 9457 problem details. Inline, because `errors` is also a property of every Serializer class.
+PROBLEM = inline_serializer(
+    "Problem",
+    {
+        "type": serializers.URLField(help_text=f"{PROBLEM_BASE}<code>"),
+        "title": serializers.CharField(),
+        "status": serializers.IntegerField(),
+        "detail": serializers.CharField(),
+        "code": serializers.CharField(help_text="A stable machine code, e.g. insufficient_scope, use_draft_payment."),
+        "errors": ProblemFieldError(many=True, required=False),
+    },
+)
 
 
 ERRORS = {
@@ -47,7 +57,7 @@ class BankAutoSchema(AutoSchema):
             return [*codes, *(["404"] if "{" in self.path else [])]
         return ["400", *codes, "404", "409", "422"]
 
-    def get_override_parameters(self) -> list[Any]:
+    def get_override_parameters(self) -> list[OpenApiParameter]:
         parameters = list(super().get_override_parameters())
         for name in ("account_pk", "id"):
             if f"{{{name}}}" in self.path:
@@ -65,13 +75,13 @@ class BankAutoSchema(AutoSchema):
             )
         return parameters
 
-    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, Any]:
+    def _get_response_bodies(self, direction: Literal["request", "response"] = "response") -> dict[str, object]:
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
-        problem = self.resolve_serializer(Problem, "response").ref
+        problem = self.resolve_serializer(PROBLEM, "response").ref
         for code in self._error_codes():
-            content: dict[str, Any] = {"schema": problem}
+            content: dict[str, object] = {"schema": problem}
             examples = {
                 "".join(word.capitalize() for word in example.name.replace("'", "").split()): {
                     "value": example.value,
@@ -84,3 +94,14 @@ class BankAutoSchema(AutoSchema):
                 content["examples"] = examples
             responses.setdefault(code, {"description": ERRORS[code], "content": {"application/problem+json": content}})
         return responses
+
+
+class ConnectionAuthenticationScheme(DjangoOAuthToolkitScheme):
+    """The API's authentication is the toolkit's, with per-operation scopes."""
+
+    target_class = "bank.api.authentication.ConnectionAuthentication"
+
+    def get_security_requirement(self, auto_schema: AutoSchema) -> dict[str, list[str]] | list[dict[str, list[str]]]:
+        # A view without a scope permission (GET /api/v1/me/) still needs a token: any scope will do.
+        requirement: dict[str, list[str]] | list[dict[str, list[str]]] = super().get_security_requirement(auto_schema)
+        return requirement or {self.name: []}

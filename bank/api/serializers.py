@@ -2,22 +2,79 @@
 shape; what is allowed is the services' business. Output serializers render rows that the views
 loaded with everything they need (no query from a serializer)."""
 
-from typing import Any
+from decimal import Decimal
+from typing import NotRequired, TypedDict
 
 from rest_framework import serializers
 
+from bank.core.errors import ErrorCode
 from bank.models import (
     AccountType,
     CardStatus,
     CardType,
+    CoOwner,
     CounterpartyType,
+    DraftPayment,
     DraftStatus,
+    RequestResponse,
     RequestStatus,
 )
-from bank.selectors import display_name
-from bank.services.payments import MAX_DESCRIPTION
+from bank.selectors import Pointer, display_name
+from bank.services.drafts import DraftEntryInput
+from bank.vocabulary import (
+    ACCOUNT_DESCRIPTION_MAX,
+    DRAFT_ENTRIES_MAX,
+    NAME_ON_CARD_MAX,
+    PAYMENT_DESCRIPTION_MAX,
+    REASON_MAX,
+)
 
 from .fields import AmountField, PointerOutField, PointerSerializer, StrictSerializer
+
+# What each input serializer's `parse` returns: the shape the services take.
+
+
+class AccountCreate(TypedDict):
+    type: str
+    description: str
+    savings_goal: NotRequired[Decimal]
+    co_owner: NotRequired[Pointer]
+
+
+class Transfer(TypedDict):
+    """A payment or a payment request: an amount, a counterparty, a description."""
+
+    amount: Decimal
+    counterparty_alias: Pointer
+    description: str
+
+
+class DraftCreate(TypedDict):
+    entries: list[DraftEntryInput]
+
+
+class DraftUpdate(TypedDict):
+    status: str
+    reason: str
+
+
+class CardCreate(TypedDict):
+    type: str
+    name_on_card: str
+    primary_account_id: int
+    limits: NotRequired[Decimal]
+
+
+class CardUpdate(TypedDict, total=False):
+    primary_account_id: int
+    status: str
+    limits: Decimal
+    secondary_account_id: int | None
+
+
+class StatusUpdate(TypedDict):
+    status: str
+
 
 # --- Monetary accounts ----------------------------------------------------------------------
 
@@ -26,7 +83,7 @@ class CoOwnerSerializer(serializers.Serializer):
     name = serializers.SerializerMethodField()
     status = serializers.CharField()
 
-    def get_name(self, co_owner: Any) -> str:
+    def get_name(self, co_owner: CoOwner) -> str:
         return display_name(co_owner.user)
 
 
@@ -42,17 +99,19 @@ class MonetaryAccountSerializer(serializers.Serializer):
     created = serializers.DateTimeField()
 
 
-class MonetaryAccountCreateSerializer(StrictSerializer):
+class MonetaryAccountCreateSerializer(StrictSerializer[AccountCreate]):
     read_only_from = MonetaryAccountSerializer
 
     type = serializers.ChoiceField(choices=AccountType.choices)
-    description = serializers.CharField(max_length=100)
+    description = serializers.CharField(max_length=ACCOUNT_DESCRIPTION_MAX)
     savings_goal = AmountField(required=False, help_text="Savings accounts only.")
     co_owner = PointerSerializer(required=False, help_text="Joint accounts only: the co-owner's EMAIL pointer.")
 
-    def validate_co_owner(self, value: dict[str, str]) -> dict[str, str]:
+    def validate_co_owner(self, value: Pointer) -> Pointer:
         if value["type"] != CounterpartyType.EMAIL:
-            raise serializers.ValidationError("The co-owner is named by an EMAIL pointer.", code="email_required")
+            raise serializers.ValidationError(
+                "The co-owner is named by an EMAIL pointer.", code=ErrorCode.EMAIL_REQUIRED
+            )
         return value
 
 
@@ -69,12 +128,16 @@ class PaymentSerializer(serializers.Serializer):
     created = serializers.DateTimeField()
 
 
-class PaymentCreateSerializer(StrictSerializer):
+def description_field() -> serializers.CharField:
+    return serializers.CharField(max_length=PAYMENT_DESCRIPTION_MAX, required=False, allow_blank=True, default="")
+
+
+class PaymentCreateSerializer(StrictSerializer[Transfer]):
     read_only_from = PaymentSerializer
 
     amount = AmountField()
     counterparty_alias = PointerSerializer(help_text="With payments:internal, one of the customer's own accounts.")
-    description = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default="")
+    description = description_field()
 
 
 # --- Draft payments -------------------------------------------------------------------------
@@ -97,27 +160,27 @@ class DraftPaymentSerializer(serializers.Serializer):
     created = serializers.DateTimeField()
     updated = serializers.DateTimeField()
 
-    def get_payment_ids(self, draft: Any) -> list[int]:
+    def get_payment_ids(self, draft: DraftPayment) -> list[int]:
         return [entry.payment_id for entry in draft.entries.all() if entry.payment_id is not None]
 
 
-class DraftEntryCreateSerializer(StrictSerializer):
+class DraftEntryCreateSerializer(StrictSerializer[DraftEntryInput]):
     amount = AmountField()
     counterparty_alias = PointerSerializer()
-    description = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default="")
+    description = description_field()
 
 
-class DraftPaymentCreateSerializer(StrictSerializer):
+class DraftPaymentCreateSerializer(StrictSerializer[DraftCreate]):
     read_only_from = DraftPaymentSerializer
 
-    entries = serializers.ListField(child=DraftEntryCreateSerializer(), min_length=1, max_length=25)
+    entries = serializers.ListField(child=DraftEntryCreateSerializer(), min_length=1, max_length=DRAFT_ENTRIES_MAX)
 
 
-class DraftPaymentUpdateSerializer(StrictSerializer):
+class DraftPaymentUpdateSerializer(StrictSerializer[DraftUpdate]):
     read_only_from = DraftPaymentSerializer
 
     status = serializers.ChoiceField(choices=DraftStatus.choices, help_text="An app may only set CANCELLED.")
-    reason = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(max_length=REASON_MAX, required=False, allow_blank=True, default="")
 
 
 # --- Cards ----------------------------------------------------------------------------------
@@ -136,16 +199,16 @@ class CardSerializer(serializers.Serializer):
     created = serializers.DateTimeField()
 
 
-class CardCreateSerializer(StrictSerializer):
+class CardCreateSerializer(StrictSerializer[CardCreate]):
     read_only_from = CardSerializer
 
     type = serializers.ChoiceField(choices=CardType.choices)
-    name_on_card = serializers.CharField(max_length=26)
+    name_on_card = serializers.CharField(max_length=NAME_ON_CARD_MAX)
     primary_account_id = serializers.IntegerField(min_value=1)
     limits = AmountField(allow_zero=True, required=False, help_text="The daily spending limit.")
 
 
-class CardUpdateSerializer(StrictSerializer):
+class CardUpdateSerializer(StrictSerializer[CardUpdate]):
     read_only_from = CardSerializer
 
     primary_account_id = serializers.IntegerField(min_value=1, required=False, help_text="cards:link or cards:manage")
@@ -169,15 +232,15 @@ class RequestInquirySerializer(serializers.Serializer):
     created = serializers.DateTimeField()
 
 
-class RequestInquiryCreateSerializer(StrictSerializer):
+class RequestInquiryCreateSerializer(StrictSerializer[Transfer]):
     read_only_from = RequestInquirySerializer
 
     amount = AmountField()
     counterparty_alias = PointerSerializer()
-    description = serializers.CharField(max_length=MAX_DESCRIPTION, required=False, allow_blank=True, default="")
+    description = description_field()
 
 
-class RequestInquiryUpdateSerializer(StrictSerializer):
+class RequestInquiryUpdateSerializer(StrictSerializer[StatusUpdate]):
     read_only_from = RequestInquirySerializer
 
     status = serializers.ChoiceField(choices=[(RequestStatus.REVOKED, "Revoked")])
@@ -186,7 +249,7 @@ class RequestInquiryUpdateSerializer(StrictSerializer):
 class RequesterField(PointerOutField):
     """The requester of a payment request, as the payer sees them: their account's IBAN and name."""
 
-    def to_representation(self, instance: Any) -> dict[str, str]:
+    def to_representation(self, instance: RequestResponse) -> Pointer:  # type: ignore[override]
         inquiry = instance.inquiry
         return {
             "type": CounterpartyType.IBAN,

@@ -6,23 +6,26 @@ re-pickled on each request: 600 of them at 600/min). These count in fixed window
 atomic increment per request, whatever the rate; DRF still answers 429 with Retry-After."""
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
+if TYPE_CHECKING:  # DRF imports this module from its settings, before its views exist
+    from rest_framework.views import APIView
+
 
 class ConnectionRateThrottle(SimpleRateThrottle):
     scope = "connection"
 
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
+    def get_cache_key(self, request: Request, view: "APIView") -> str | None:
         connection_id = getattr(request.auth, "connection_id", None)
         if connection_id is None:
             return None  # unauthenticated requests are refused before they cost anything
         return self.cache_format % {"scope": self.scope, "ident": connection_id}
 
-    def allow_request(self, request: Request, view: Any) -> bool:
+    def allow_request(self, request: Request, view: "APIView") -> bool:
         if self.rate is None:
             return True
         key = self.get_cache_key(request, view)
@@ -48,7 +51,7 @@ class ConnectionWriteRateThrottle(ConnectionRateThrottle):
 
     scope = "connection_writes"
 
-    def allow_request(self, request: Request, view: Any) -> bool:
+    def allow_request(self, request: Request, view: "APIView") -> bool:
         if request.method in ("GET", "HEAD"):
             return True
         return super().allow_request(request, view)

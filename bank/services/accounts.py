@@ -1,24 +1,29 @@
-"""Opening accounts, joint-account invitations, and demo deposits."""
+"""Opening accounts, joint-account invitations, and deposits into the bank."""
 
 import secrets
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from schwifty import IBAN
 
-from bank.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from bank.core.audit import audit_record
+from bank.core.errors import ErrorCode, InvalidState, PermissionDenied, ValidationFailed
+from bank.core.transactions import atomic_with_retry
 from bank.models import AccountType, CoOwner, CoOwnerStatus, MonetaryAccount
 from bank.money import quantize
-from bank.selectors import ResolvedCounterparty, display_name
+from bank.selectors import ResolvedCounterparty
+from bank.vocabulary import ACCOUNT_DESCRIPTION_MAX, AuditAction
 
-from .audit import audit_record
-from .ledger import DEPOSIT_IBAN, atomic_with_retry, ledger_move, lock_accounts
+from .ledger import DEPOSIT_IBAN, ledger_move, lock_accounts
+from .rules import lock_owned
 
-MAX_DESCRIPTION = 100
+if TYPE_CHECKING:
+    from connections.models import Connection
 
 
 def iban_generate() -> str:
@@ -32,46 +37,59 @@ def iban_generate() -> str:
     return iban if iban != DEPOSIT_IBAN else iban_generate()
 
 
+def _co_owner(*, owner: User, type: str, co_owner_email: str | None) -> User | None:
+    if type != AccountType.JOINT:
+        if co_owner_email:
+            raise ValidationFailed(
+                "Only a joint account has a co-owner.", code=ErrorCode.CO_OWNER_NOT_ALLOWED, field="co_owner"
+            )
+        return None
+    co_owner = get_user_model().objects.filter(email__iexact=(co_owner_email or "").strip(), is_active=True).first()
+    if co_owner is None:
+        raise ValidationFailed(
+            "A joint account needs a co-owner who is a customer of the bank (their email).",
+            code=ErrorCode.UNKNOWN_EMAIL,
+            field="co_owner",
+        )
+    if co_owner.pk == owner.pk:
+        raise ValidationFailed("You cannot be your own co-owner.", code=ErrorCode.CO_OWNER_IS_OWNER, field="co_owner")
+    return co_owner
+
+
 def account_open(
     *,
-    owner: Any,
+    owner: User,
     type: str,
     description: str,
     savings_goal: Decimal | None = None,
     co_owner_email: str | None = None,
-    actor: Any,
-    connection: Any = None,
+    actor: User,
+    connection: "Connection | None" = None,
 ) -> MonetaryAccount:
     if type not in AccountType.values:
-        raise ValidationFailed("The account type is BANK, SAVINGS or JOINT.", code="invalid_account_type", field="type")
-    description = (description or "").strip()
-    if not description or len(description) > MAX_DESCRIPTION:
         raise ValidationFailed(
-            f"A description of 1 to {MAX_DESCRIPTION} characters is required.",
-            code="invalid_description",
+            "The account type is BANK, SAVINGS or JOINT.", code=ErrorCode.INVALID_ACCOUNT_TYPE, field="type"
+        )
+    description = (description or "").strip()
+    if not description or len(description) > ACCOUNT_DESCRIPTION_MAX:
+        raise ValidationFailed(
+            f"A description of 1 to {ACCOUNT_DESCRIPTION_MAX} characters is required.",
+            code=ErrorCode.INVALID_DESCRIPTION,
             field="description",
         )
     if savings_goal is not None:
         if type != AccountType.SAVINGS:
             raise ValidationFailed(
-                "Only a savings account has a savings goal.", code="savings_goal_not_allowed", field="savings_goal"
+                "Only a savings account has a savings goal.",
+                code=ErrorCode.SAVINGS_GOAL_NOT_ALLOWED,
+                field="savings_goal",
             )
         savings_goal = quantize(savings_goal)
         if savings_goal <= 0:
-            raise ValidationFailed("A savings goal is positive.", code="amount_not_positive", field="savings_goal")
-    co_owner = None
-    if type == AccountType.JOINT:
-        co_owner = get_user_model().objects.filter(email__iexact=(co_owner_email or "").strip(), is_active=True).first()
-        if co_owner is None:
             raise ValidationFailed(
-                "A joint account needs a co-owner who is a customer of the bank (their email).",
-                code="unknown_email",
-                field="co_owner",
+                "A savings goal is positive.", code=ErrorCode.AMOUNT_NOT_POSITIVE, field="savings_goal"
             )
-        if co_owner.pk == owner.pk:
-            raise ValidationFailed("You cannot be your own co-owner.", code="co_owner_is_owner", field="co_owner")
-    elif co_owner_email:
-        raise ValidationFailed("Only a joint account has a co-owner.", code="co_owner_not_allowed", field="co_owner")
+    co_owner = _co_owner(owner=owner, type=type, co_owner_email=co_owner_email)
 
     for _ in range(5):
         try:
@@ -81,11 +99,8 @@ def account_open(
                 )
                 if co_owner is not None:
                     CoOwner.objects.create(account=account, user=co_owner)
-                if connection is not None:
-                    # The app that opened the account may see it; the customer can unshare it.
-                    connection.accounts.add(account)
                 audit_record(
-                    action="account.opened",
+                    action=AuditAction.ACCOUNT_OPENED,
                     actor=actor,
                     customer=owner,
                     connection=connection,
@@ -95,41 +110,38 @@ def account_open(
                 return account
         except IntegrityError:
             continue  # an IBAN collision: draw another
-    raise InvalidState("Could not allocate an IBAN; try again.", code="iban_allocation_failed")
+    raise InvalidState("Could not allocate an IBAN; try again.", code=ErrorCode.IBAN_ALLOCATION_FAILED)
 
 
 @atomic_with_retry
-def co_owner_answer(*, invitation_id: int, user: Any, accept: bool) -> CoOwner:
+def co_owner_answer(*, invitation_id: int, customer: User, accept: bool) -> CoOwner:
     """The invited customer accepts or rejects a joint-account invitation."""
-    invitation = CoOwner.objects.select_for_update().filter(pk=invitation_id, user=user).first()
-    if invitation is None:
-        raise NotFound("No such invitation.")
+    invitation = lock_owned(CoOwner.objects.filter(user=customer), pk=invitation_id, not_found="No such invitation.")
     if invitation.status != CoOwnerStatus.PENDING:
-        raise InvalidState("This invitation was already answered.", code="already_answered")
+        raise InvalidState("This invitation was already answered.", code=ErrorCode.ALREADY_ANSWERED)
     invitation.status = CoOwnerStatus.ACCEPTED if accept else CoOwnerStatus.REJECTED
     invitation.answered_at = timezone.now()
     invitation.save(update_fields=["status", "answered_at"])
     audit_record(
-        action="account.co_owner_accepted" if accept else "account.co_owner_rejected",
-        actor=user,
-        customer=user,
+        action=AuditAction.CO_OWNER_ACCEPTED if accept else AuditAction.CO_OWNER_REJECTED,
+        actor=customer,
+        customer=customer,
         target=invitation.account,
     )
     return invitation
 
 
 @atomic_with_retry
-def account_deposit(*, account: MonetaryAccount, amount: Decimal, description: str, actor: Any) -> None:
+def account_deposit(*, account: MonetaryAccount, amount: Decimal, description: str, actor: User) -> None:
     """Money entering the bank from outside (demo data and staff corrections), recorded as a deposit."""
-    if not getattr(actor, "is_staff", False) and not getattr(settings, "BANK_DEMO_DATA_ALLOWED", False):
+    if not actor.is_staff and not settings.BANK_DEMO_DATA_ALLOWED:
         raise PermissionDenied("Only staff can record a deposit.")
     locked = lock_accounts([account.pk])[account.pk]
-    ledger_move(
-        source=None,
-        target=ResolvedCounterparty("IBAN", locked.iban, display_name(locked.owner), locked),
-        amount=amount,
-        description=description,
-    )
+    ledger_move(source=None, target=ResolvedCounterparty.of_account(locked), amount=amount, description=description)
     audit_record(
-        action="account.deposit", actor=actor, customer=locked.owner, target=locked, data={"amount": str(amount)}
+        action=AuditAction.ACCOUNT_DEPOSIT,
+        actor=actor,
+        customer=locked.owner,
+        target=locked,
+        data={"amount": str(amount)},
     )

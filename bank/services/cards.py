@@ -4,17 +4,22 @@ import calendar
 import secrets
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
-from bank.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from bank.core.audit import AuditData, audit_record
+from bank.core.errors import ErrorCode, InvalidState, PermissionDenied, ValidationFailed
+from bank.core.transactions import atomic_with_retry
 from bank.models import Card, CardStatus, CardType, MonetaryAccount
 from bank.money import quantize
-from bank.selectors import accounts_of
+from bank.vocabulary import NAME_ON_CARD_MAX, AuditAction
 
-from .audit import audit_record
-from .ledger import atomic_with_retry, ensure_active
+from .rules import ensure_active, ensure_own_account, lock_owned
+
+if TYPE_CHECKING:
+    from connections.models import Connection
 
 DEFAULT_DAILY_LIMIT = Decimal("1000.00")
 MAX_DAILY_LIMIT = Decimal("10000.00")
@@ -32,9 +37,10 @@ TRANSITIONS: dict[str, set[str]] = {
 CUSTOMER_ONLY_TRANSITIONS = {(CardStatus.ORDERED, CardStatus.ACTIVE)}
 
 
-def _own_active_account(customer: Any, account: MonetaryAccount, field: str) -> None:
-    if not accounts_of(customer).filter(pk=account.pk).exists():
-        raise PermissionDenied("A card can be linked only to your own accounts.", code="not_your_account", field=field)
+def _own_active_account(customer: User, account: MonetaryAccount, field: str) -> None:
+    ensure_own_account(
+        customer=customer, account=account, message="A card can be linked only to your own accounts.", field=field
+    )
     ensure_active(account)
 
 
@@ -42,7 +48,7 @@ def _checked_limit(value: Decimal) -> Decimal:
     limit = quantize(value)
     if not Decimal(0) <= limit <= MAX_DAILY_LIMIT:
         raise ValidationFailed(
-            f"A daily limit is between 0.00 and {MAX_DAILY_LIMIT}.", code="invalid_limit", field="limits"
+            f"A daily limit is between 0.00 and {MAX_DAILY_LIMIT}.", code=ErrorCode.INVALID_LIMIT, field="limits"
         )
     return limit
 
@@ -54,20 +60,22 @@ def _expiry_date(today: date) -> date:
 
 def card_order(
     *,
-    customer: Any,
+    customer: User,
     type: str,
     name_on_card: str,
     primary_account: MonetaryAccount,
     daily_limit: Decimal | None = None,
-    actor: Any,
-    connection: Any = None,
+    actor: User,
+    connection: "Connection | None" = None,
 ) -> Card:
     if type not in CardType.values:
-        raise ValidationFailed("The card type is DEBIT or VIRTUAL.", code="invalid_card_type", field="type")
+        raise ValidationFailed("The card type is DEBIT or VIRTUAL.", code=ErrorCode.INVALID_CARD_TYPE, field="type")
     name_on_card = (name_on_card or "").strip().upper()
-    if not name_on_card or len(name_on_card) > 26:
+    if not name_on_card or len(name_on_card) > NAME_ON_CARD_MAX:
         raise ValidationFailed(
-            "The name on the card has 1 to 26 characters.", code="invalid_name_on_card", field="name_on_card"
+            f"The name on the card has 1 to {NAME_ON_CARD_MAX} characters.",
+            code=ErrorCode.INVALID_NAME_ON_CARD,
+            field="name_on_card",
         )
     _own_active_account(customer, primary_account, "primary_account_id")
     card = Card.objects.create(
@@ -82,30 +90,28 @@ def card_order(
         daily_limit=_checked_limit(daily_limit if daily_limit is not None else DEFAULT_DAILY_LIMIT),
     )
     audit_record(
-        action="card.ordered", actor=actor, customer=customer, connection=connection, target=card, data={"type": type}
+        action=AuditAction.CARD_ORDERED,
+        actor=actor,
+        customer=customer,
+        connection=connection,
+        target=card,
+        data={"type": type},
     )
-    return card
-
-
-def _lock_card(*, card_id: int, customer: Any) -> Card:
-    card = Card.objects.select_for_update().filter(pk=card_id, owner=customer).first()
-    if card is None:
-        raise NotFound("No such card.")
     return card
 
 
 def _ensure_changeable(card: Card) -> None:
     if card.status in (CardStatus.CANCELLED, CardStatus.EXPIRED):
-        raise InvalidState(f"This card is {card.status.lower()}.", code="card_not_changeable")
+        raise InvalidState(f"This card is {card.status.lower()}.", code=ErrorCode.CARD_NOT_CHANGEABLE)
 
 
 @atomic_with_retry
 def card_update(
     *,
     card_id: int,
-    customer: Any,
-    actor: Any,
-    connection: Any = None,
+    customer: User,
+    actor: User,
+    connection: "Connection | None" = None,
     status: str | None = None,
     daily_limit: Decimal | None = None,
     primary_account: MonetaryAccount | None = None,
@@ -114,19 +120,21 @@ def card_update(
 ) -> Card:
     """Change a card's status, limit or linked accounts in one act. Which of these a caller may
     change is the caller's rule (an app never changes the secondary account)."""
-    card = _lock_card(card_id=card_id, customer=customer)
+    card = lock_owned(Card.objects.filter(owner=customer), pk=card_id, not_found="No such card.")
     _ensure_changeable(card)
-    changes: dict[str, Any] = {}
+    changes: AuditData = {}
     if status is not None and status != card.status:
         if status not in TRANSITIONS.get(card.status, set()):
             raise InvalidState(
                 f"A card that is {card.status.lower()} cannot become {status.lower()}.",
-                code="invalid_card_transition",
+                code=ErrorCode.INVALID_CARD_TRANSITION,
                 field="status",
             )
         if connection is not None and (card.status, status) in CUSTOMER_ONLY_TRANSITIONS:
             raise PermissionDenied(
-                "Only the customer activates a new card, in the bank's own pages.", code="customer_only", field="status"
+                "Only the customer activates a new card, in the bank's own pages.",
+                code=ErrorCode.CUSTOMER_ONLY,
+                field="status",
             )
         changes["status"] = [card.status, status]
         card.status = status
@@ -138,7 +146,7 @@ def card_update(
         _own_active_account(customer, primary_account, "primary_account_id")
         if primary_account.pk == card.secondary_account_id:
             raise ValidationFailed(
-                "The primary and secondary accounts differ.", code="same_account", field="primary_account_id"
+                "The primary and secondary accounts differ.", code=ErrorCode.SAME_ACCOUNT, field="primary_account_id"
             )
         changes["primary_account_id"] = [card.primary_account_id, primary_account.pk]
         card.primary_account = primary_account
@@ -147,7 +155,9 @@ def card_update(
             _own_active_account(customer, secondary_account, "secondary_account_id")
             if secondary_account.pk == card.primary_account_id:
                 raise ValidationFailed(
-                    "The primary and secondary accounts differ.", code="same_account", field="secondary_account_id"
+                    "The primary and secondary accounts differ.",
+                    code=ErrorCode.SAME_ACCOUNT,
+                    field="secondary_account_id",
                 )
         changes["secondary_account_id"] = [
             card.secondary_account_id,
@@ -157,6 +167,11 @@ def card_update(
     if changes:
         card.save()
         audit_record(
-            action="card.updated", actor=actor, customer=customer, connection=connection, target=card, data=changes
+            action=AuditAction.CARD_UPDATED,
+            actor=actor,
+            customer=customer,
+            connection=connection,
+            target=card,
+            data=changes,
         )
     return card

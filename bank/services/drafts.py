@@ -1,55 +1,70 @@
 """Draft payments: an app prepares them, only the customer approves (all entries paid, exactly once)."""
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from bank.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from bank.core.audit import audit_record
+from bank.core.errors import ErrorCode, InvalidState, NotFound, ValidationFailed
+from bank.core.transactions import atomic_with_retry
 from bank.models import DraftPayment, DraftPaymentEntry, DraftStatus, MonetaryAccount
-from bank.money import quantize
-from bank.selectors import ResolvedCounterparty, accounts_of, counterparty_resolve, pointer_resolve
+from bank.selectors import Pointer, ResolvedCounterparty, account_ids_of, counterparty_resolve, pointer_resolve
+from bank.vocabulary import DRAFT_ENTRIES_MAX, REASON_MAX, ActorType, AuditAction
 
-from .audit import audit_record
-from .ledger import atomic_with_retry, ensure_active, ledger_move, lock_accounts
-from .payments import MAX_DESCRIPTION, ensure_savings_rule
+from .ledger import ledger_move, lock_accounts
+from .rules import (
+    checked_amount,
+    checked_description,
+    ensure_active,
+    ensure_own_account,
+    ensure_savings_rule,
+    lock_owned,
+)
 
-MAX_ENTRIES = 25
-MAX_REASON = 200
+if TYPE_CHECKING:
+    from connections.models import Connection
+
+
+class DraftEntryInput(TypedDict):
+    amount: Decimal
+    counterparty_alias: Pointer
+    description: NotRequired[str]
+
+
+# What an answered draft's status becomes the code of a refusal to answer it again.
+ALREADY = {
+    DraftStatus.ACCEPTED: ErrorCode.DRAFT_ACCEPTED,
+    DraftStatus.REJECTED: ErrorCode.DRAFT_REJECTED,
+    DraftStatus.CANCELLED: ErrorCode.DRAFT_CANCELLED,
+    DraftStatus.EXPIRED: ErrorCode.DRAFT_EXPIRED,
+}
 
 
 def draft_payment_create(
     *,
-    customer: Any,
+    customer: User,
     source: MonetaryAccount,
-    entries: list[dict[str, Any]],
-    actor: Any,
-    connection: Any = None,
+    entries: list[DraftEntryInput],
+    actor: User,
+    connection: "Connection | None" = None,
 ) -> DraftPayment:
-    if not 1 <= len(entries) <= MAX_ENTRIES:
+    if not 1 <= len(entries) <= DRAFT_ENTRIES_MAX:
         raise ValidationFailed(
-            f"A draft payment has 1 to {MAX_ENTRIES} entries.", code="invalid_entries", field="entries"
+            f"A draft payment has 1 to {DRAFT_ENTRIES_MAX} entries.", code=ErrorCode.INVALID_ENTRIES, field="entries"
         )
-    if not accounts_of(customer).filter(pk=source.pk).exists():
-        raise PermissionDenied("You can pay only from your own accounts.", code="not_your_account")
+    ensure_own_account(customer=customer, account=source, message="You can pay only from your own accounts.")
     ensure_active(source)
     resolved: list[tuple[Decimal, ResolvedCounterparty, str]] = []
     for index, entry in enumerate(entries):
-        amount = quantize(entry["amount"])
-        if amount <= 0:
-            raise ValidationFailed("Amounts are positive.", code="amount_not_positive", field=f"entries.{index}.amount")
-        description = entry.get("description", "") or ""
-        if len(description) > MAX_DESCRIPTION:
-            raise ValidationFailed(
-                f"A description has at most {MAX_DESCRIPTION} characters.",
-                code="description_too_long",
-                field=f"entries.{index}.description",
-            )
+        amount = checked_amount(entry["amount"], field=f"entries.{index}.amount")
+        description = checked_description(entry.get("description", "") or "", field=f"entries.{index}.description")
         target = pointer_resolve(entry["counterparty_alias"], field=f"entries.{index}.counterparty_alias")
         if target.account is not None and target.account.pk == source.pk:
-            raise ValidationFailed("An entry cannot pay the draft's own account.", code="same_account")
+            raise ValidationFailed("An entry cannot pay the draft's own account.", code=ErrorCode.SAME_ACCOUNT)
         ensure_savings_rule(customer=customer, source=source, target=target)
         resolved.append((amount, target, description))
 
@@ -57,8 +72,8 @@ def draft_payment_create(
         draft = DraftPayment.objects.create(
             monetary_account=source,
             created_by=customer,
-            connection=connection,
-            application=connection.application if connection is not None else None,
+            connection_id=connection.pk if connection is not None else None,
+            application_id=connection.application_id if connection is not None else None,
             expires_at=timezone.now() + settings.DRAFT_PAYMENT_LIFETIME,
         )
         DraftPaymentEntry.objects.bulk_create(
@@ -73,7 +88,7 @@ def draft_payment_create(
             for amount, target, description in resolved
         )
         audit_record(
-            action="draft_payment.created",
+            action=AuditAction.DRAFT_CREATED,
             actor=actor,
             customer=customer,
             connection=connection,
@@ -83,22 +98,17 @@ def draft_payment_create(
     return draft
 
 
-def _lock_pending_draft(*, draft_id: int, customer: Any) -> DraftPayment:
-    draft = (
-        DraftPayment.objects.select_for_update()
-        .filter(pk=draft_id, monetary_account__in=accounts_of(customer).values("pk"))
-        .first()
+def _lock_draft(*, draft_id: int, customer: User) -> DraftPayment:
+    return lock_owned(
+        DraftPayment.objects.filter(monetary_account__in=account_ids_of(customer=customer)),
+        pk=draft_id,
+        not_found="No such draft payment.",
     )
-    if draft is None:
-        raise NotFound("No such draft payment.")
-    return draft
 
 
-def _ensure_answerable(draft: DraftPayment) -> None:
+def _ensure_pending(draft: DraftPayment) -> None:
     if draft.status != DraftStatus.PENDING:
-        raise InvalidState(
-            f"This draft payment is already {draft.status.lower()}.", code=f"draft_{draft.status.lower()}"
-        )
+        raise InvalidState(f"This draft payment is already {draft.status.lower()}.", code=ALREADY[draft.status])
 
 
 @atomic_with_retry
@@ -109,18 +119,18 @@ def _expire_if_due(*, draft_id: int) -> bool:
     return bool(updated)
 
 
-def draft_payment_accept(*, draft_id: int, customer: Any) -> DraftPayment:
+def draft_payment_accept(*, draft_id: int, customer: User) -> DraftPayment:
     """The customer approves: every entry is paid from the draft's account, all or nothing, once.
     The draft's row lock makes concurrent approvals wait; the second one then finds it ACCEPTED."""
     if _expire_if_due(draft_id=draft_id):
-        raise InvalidState("This draft payment has expired.", code="draft_expired")
+        raise InvalidState("This draft payment has expired.", code=ErrorCode.DRAFT_EXPIRED)
     return _draft_payment_pay(draft_id=draft_id, customer=customer)
 
 
 @atomic_with_retry
-def _draft_payment_pay(*, draft_id: int, customer: Any) -> DraftPayment:
-    draft = _lock_pending_draft(draft_id=draft_id, customer=customer)
-    _ensure_answerable(draft)
+def _draft_payment_pay(*, draft_id: int, customer: User) -> DraftPayment:
+    draft = _lock_draft(draft_id=draft_id, customer=customer)
+    _ensure_pending(draft)
     entries = list(draft.entries.all())
     targets = [
         counterparty_resolve(type=entry.counterparty_type, value=entry.counterparty_value, name=entry.counterparty_name)
@@ -129,8 +139,7 @@ def _draft_payment_pay(*, draft_id: int, customer: Any) -> DraftPayment:
     locked = lock_accounts([draft.monetary_account_id] + [t.account.pk for t in targets if t.account is not None])
     source = locked[draft.monetary_account_id]
     for entry, target in zip(entries, targets, strict=True):
-        if target.account is not None:
-            target = ResolvedCounterparty(target.type, target.value, target.name, locked[target.account.pk])
+        target = target.relocked(locked)
         ensure_savings_rule(customer=customer, source=source, target=target)
         entry.payment = ledger_move(source=source, target=target, amount=entry.amount, description=entry.description)[0]
     DraftPaymentEntry.objects.bulk_update(entries, ["payment"])
@@ -139,11 +148,11 @@ def _draft_payment_pay(*, draft_id: int, customer: Any) -> DraftPayment:
     draft.answered_by = customer
     draft.save(update_fields=["status", "answered_at", "answered_by", "updated"])
     audit_record(
-        action="draft_payment.accepted",
+        action=AuditAction.DRAFT_ACCEPTED,
         actor=customer,
         customer=customer,
         connection=draft.connection,
-        actor_type="customer",
+        actor_type=ActorType.CUSTOMER,
         target=draft,
         data={"payment_ids": [entry.payment_id for entry in entries]},
     )
@@ -151,22 +160,24 @@ def _draft_payment_pay(*, draft_id: int, customer: Any) -> DraftPayment:
 
 
 @atomic_with_retry
-def draft_payment_reject(*, draft_id: int, customer: Any, reason: str = "") -> DraftPayment:
+def draft_payment_reject(*, draft_id: int, customer: User, reason: str = "") -> DraftPayment:
     reason = (reason or "").strip()
-    if len(reason) > MAX_REASON:
-        raise ValidationFailed(f"A reason has at most {MAX_REASON} characters.", code="reason_too_long", field="reason")
-    draft = _lock_pending_draft(draft_id=draft_id, customer=customer)
-    _ensure_answerable(draft)
+    if len(reason) > REASON_MAX:
+        raise ValidationFailed(
+            f"A reason has at most {REASON_MAX} characters.", code=ErrorCode.REASON_TOO_LONG, field="reason"
+        )
+    draft = _lock_draft(draft_id=draft_id, customer=customer)
+    _ensure_pending(draft)
     draft.status = DraftStatus.REJECTED
     draft.reason = reason
     draft.answered_at = timezone.now()
     draft.answered_by = customer
     draft.save(update_fields=["status", "reason", "answered_at", "answered_by", "updated"])
     audit_record(
-        action="draft_payment.rejected",
+        action=AuditAction.DRAFT_REJECTED,
         actor=customer,
         customer=customer,
-        actor_type="customer",
+        actor_type=ActorType.CUSTOMER,
         target=draft,
         connection=draft.connection,
         data={"reason": reason},
@@ -176,19 +187,29 @@ def draft_payment_reject(*, draft_id: int, customer: Any, reason: str = "") -> D
 
 @atomic_with_retry
 def draft_payment_cancel(
-    *, draft_id: int, customer: Any, actor: Any, connection: Any = None, reason: str = ""
+    *, draft_id: int, customer: User, actor: User, connection: "Connection | None" = None, reason: str = ""
 ) -> DraftPayment:
-    """The app that prepared a draft (or the bank, when its connection ends) withdraws it."""
-    draft = _lock_pending_draft(draft_id=draft_id, customer=customer)
+    """The app that prepared a draft (or the bank's staff) withdraws it."""
+    draft = _lock_draft(draft_id=draft_id, customer=customer)
     # An app sees only the drafts it prepared itself.
     if connection is not None and draft.application_id != connection.application_id:
         raise NotFound("No such draft payment.")
-    _ensure_answerable(draft)
+    _ensure_pending(draft)
     draft.status = DraftStatus.CANCELLED
     draft.reason = reason
     draft.save(update_fields=["status", "reason", "updated"])
-    audit_record(action="draft_payment.cancelled", actor=actor, customer=customer, connection=connection, target=draft)
+    audit_record(
+        action=AuditAction.DRAFT_CANCELLED, actor=actor, customer=customer, connection=connection, target=draft
+    )
     return draft
+
+
+def draft_payments_cancel_for_connection(*, connection: "Connection", reason: str) -> int:
+    """Every pending draft that an ended connection prepared is cancelled, set-based, in the
+    caller's transaction (the caller's audit event counts them). Returns how many."""
+    return DraftPayment.objects.filter(connection_id=connection.pk, status=DraftStatus.PENDING).update(
+        status=DraftStatus.CANCELLED, reason=reason, updated=timezone.now()
+    )
 
 
 def draft_payments_expire_due() -> int:

@@ -1,62 +1,29 @@
 """The ledger primitive that every movement of money goes through.
 
-`ledger_move` locks the balance rows in primary-key order (so concurrent movements never deadlock
-each other), checks each debit against the overdraft limit, writes one Movement and its Payment
-legs, and updates the balances. The database repeats the checks (constraints and triggers).
+`ledger_move` checks each debit against the overdraft limit, writes one Movement and its Payment
+legs, and updates the balances, on account rows that `lock_accounts` locked in primary-key order
+(so concurrent movements never deadlock each other). The database repeats the checks (constraints
+and triggers).
 """
 
-import functools
-import random
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
 from schwifty import IBAN
 
-from bank.errors import InsufficientFunds, InvalidState, ValidationFailed
-from bank.models import AccountStatus, CounterpartyType, MonetaryAccount, Movement, MovementKind, Payment
-from bank.money import quantize
-from bank.selectors import ResolvedCounterparty, display_name
+from bank.core.errors import ErrorCode, InsufficientFunds, ValidationFailed
+from bank.models import CounterpartyType, MonetaryAccount, Movement, MovementKind, Payment
+from bank.selectors import ResolvedCounterparty
 
-# SQLSTATEs that mean "run the transaction again": serialization failure and deadlock.
-RETRYABLE_SQLSTATES = {"40001", "40P01"}
-MAX_ATTEMPTS = 5
+from .rules import checked_amount, ensure_active
 
 # Where demo deposits come from: an IBAN in the bank's own range that no account ever gets.
 DEPOSIT_IBAN = str(
     IBAN.generate(settings.BANK_IBAN_COUNTRY, bank_code=settings.BANK_IBAN_BANK_CODE, account_code="0000000000").compact
 )
-
-
-def _is_retryable(exc: OperationalError) -> bool:
-    sqlstate = getattr(exc.__cause__, "sqlstate", None)
-    return sqlstate in RETRYABLE_SQLSTATES or "database is locked" in str(exc)
-
-
-def atomic_with_retry[**P, R](func: Callable[P, R]) -> Callable[P, R]:
-    """Run `func` in its own transaction, again (a few times, with jitter) on deadlock or serialization
-    failure, so that the client never sees one. Inside an outer transaction it cannot retry, and
-    simply joins it."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        if connection.in_atomic_block:
-            with transaction.atomic():
-                return func(*args, **kwargs)
-        for attempt in range(1, MAX_ATTEMPTS + 1):
-            try:
-                with transaction.atomic():
-                    return func(*args, **kwargs)
-            except OperationalError as exc:
-                if attempt == MAX_ATTEMPTS or not _is_retryable(exc):
-                    raise
-                time.sleep(random.uniform(0, 0.02 * attempt))
-        raise AssertionError("unreachable")
-
-    return wrapper
+DEPOSIT_ORIGIN = ResolvedCounterparty(type=CounterpartyType.IBAN, value=DEPOSIT_IBAN, name="Deposit", account=None)
 
 
 def lock_accounts(ids: Iterable[int]) -> dict[int, MonetaryAccount]:
@@ -70,13 +37,8 @@ def lock_accounts(ids: Iterable[int]) -> dict[int, MonetaryAccount]:
         .order_by("pk")
     }
     if len(locked) != len(wanted):
-        raise ValidationFailed("The account does not exist.", code="account_not_found")
+        raise ValidationFailed("The account does not exist.", code=ErrorCode.ACCOUNT_NOT_FOUND)
     return locked
-
-
-def ensure_active(account: MonetaryAccount) -> None:
-    if account.status != AccountStatus.ACTIVE:
-        raise InvalidState(f"The account {account.iban} is {account.status.lower()}.", code="account_not_active")
 
 
 @dataclass(frozen=True)
@@ -88,19 +50,10 @@ class Leg:
     counterparty: ResolvedCounterparty
 
 
-def _counterparty_of(account: MonetaryAccount) -> ResolvedCounterparty:
-    return ResolvedCounterparty(
-        type=CounterpartyType.IBAN, value=account.iban, name=display_name(account.owner), account=account
-    )
-
-
 def _debit(account: MonetaryAccount, amount: Decimal) -> None:
     ensure_active(account)
     if account.balance - amount < -account.overdraft_limit:
-        raise InsufficientFunds(
-            f"The account {account.iban} does not have enough money for this payment.",
-            available=str(account.balance + account.overdraft_limit),
-        )
+        raise InsufficientFunds(f"The account {account.iban} does not have enough money for this payment.")
     account.balance -= amount
 
 
@@ -114,11 +67,11 @@ def ledger_move(
     """Move `amount` from `source` (None: a deposit) to `target` (an account of the bank or an external
     IBAN). Both accounts must already be locked by `lock_accounts` in the caller's transaction.
     Returns the payments written, the source's leg first."""
-    amount = quantize(amount)
-    if amount <= 0:
-        raise ValidationFailed("The amount must be positive.", code="amount_not_positive", field="amount")
+    amount = checked_amount(amount)
     if source is not None and target.account is not None and source.pk == target.account.pk:
-        raise ValidationFailed("The source and the target are the same account.", code="same_account")
+        raise ValidationFailed("The source and the target are the same account.", code=ErrorCode.SAME_ACCOUNT)
+    if source is None and target.account is None:
+        raise ValidationFailed("A deposit needs an account of the bank.", code=ErrorCode.INVALID_DEPOSIT)
 
     legs: list[Leg] = []
     if source is not None:
@@ -127,14 +80,8 @@ def ledger_move(
     if target.account is not None:
         ensure_active(target.account)
         target.account.balance += amount
-        origin = (
-            _counterparty_of(source)
-            if source is not None
-            else ResolvedCounterparty(CounterpartyType.IBAN, DEPOSIT_IBAN, "Deposit", None)
-        )
+        origin = ResolvedCounterparty.of_account(source) if source is not None else DEPOSIT_ORIGIN
         legs.append(Leg(target.account, amount, origin))
-    if source is None and target.account is None:
-        raise ValidationFailed("A deposit needs an account of the bank.", code="invalid_deposit")
 
     kind = (
         MovementKind.DEPOSIT

@@ -1,50 +1,67 @@
 """Payment requests: sent (request inquiries) and received (request responses)."""
 
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
+from django.contrib.auth.models import User
 from django.utils import timezone
 
-from bank.errors import InvalidState, NotFound, PermissionDenied, ValidationFailed
+from bank.core.audit import audit_record
+from bank.core.errors import ErrorCode, InvalidState, ValidationFailed
+from bank.core.transactions import atomic_with_retry
 from bank.models import MonetaryAccount, RequestInquiry, RequestResponse, RequestStatus
-from bank.money import quantize
-from bank.selectors import ResolvedCounterparty, accounts_of, display_name, pointer_resolve
+from bank.selectors import Pointer, ResolvedCounterparty, account_ids_of, is_own_account, pointer_resolve
+from bank.vocabulary import AuditAction
 
-from .audit import audit_record
-from .ledger import atomic_with_retry, ensure_active, ledger_move, lock_accounts
-from .payments import MAX_DESCRIPTION, ensure_savings_rule
+from .ledger import ledger_move, lock_accounts
+from .rules import (
+    checked_amount,
+    checked_description,
+    ensure_active,
+    ensure_own_account,
+    ensure_savings_rule,
+    lock_owned,
+)
+
+if TYPE_CHECKING:
+    from connections.models import Connection
+
+ALREADY = {
+    RequestStatus.ACCEPTED: ErrorCode.REQUEST_ACCEPTED,
+    RequestStatus.REJECTED: ErrorCode.REQUEST_REJECTED,
+    RequestStatus.REVOKED: ErrorCode.REQUEST_REVOKED,
+}
+
+
+def _ensure_pending(request: RequestInquiry | RequestResponse) -> None:
+    if request.status != RequestStatus.PENDING:
+        raise InvalidState(f"This request is already {request.status.lower()}.", code=ALREADY[request.status])
 
 
 @atomic_with_retry
 def request_inquiry_create(
     *,
-    customer: Any,
+    customer: User,
     account: MonetaryAccount,
     amount: Decimal,
-    counterparty: dict[str, str],
+    counterparty: Pointer,
     description: str = "",
-    actor: Any,
-    connection: Any = None,
+    actor: User,
+    connection: "Connection | None" = None,
 ) -> RequestInquiry:
-    amount = quantize(amount)
-    if amount <= 0:
-        raise ValidationFailed("The amount must be positive.", code="amount_not_positive", field="amount")
-    if len(description) > MAX_DESCRIPTION:
-        raise ValidationFailed(
-            f"A description has at most {MAX_DESCRIPTION} characters.", code="description_too_long", field="description"
-        )
-    if not accounts_of(customer).filter(pk=account.pk).exists():
-        raise PermissionDenied("You can request money only into your own accounts.", code="not_your_account")
+    amount = checked_amount(amount)
+    checked_description(description)
+    ensure_own_account(customer=customer, account=account, message="You can request money only into your own accounts.")
     ensure_active(account)
     target = pointer_resolve(counterparty)
-    if target.account is not None and accounts_of(customer).filter(pk=target.account.pk).exists():
+    if target.account is not None and is_own_account(customer=customer, account=target.account):
         raise ValidationFailed(
-            "You cannot request money from yourself.", code="request_to_self", field="counterparty_alias"
+            "You cannot request money from yourself.", code=ErrorCode.REQUEST_TO_SELF, field="counterparty_alias"
         )
     inquiry = RequestInquiry.objects.create(
         monetary_account=account,
         created_by=customer,
-        connection=connection,
+        connection_id=connection.pk if connection is not None else None,
         amount=amount,
         description=description,
         counterparty_type=target.type,
@@ -54,7 +71,7 @@ def request_inquiry_create(
     if target.account is not None:
         RequestResponse.objects.create(inquiry=inquiry, monetary_account=target.account)
     audit_record(
-        action="request_inquiry.created",
+        action=AuditAction.REQUEST_INQUIRY_CREATED,
         actor=actor,
         customer=customer,
         connection=connection,
@@ -65,55 +82,48 @@ def request_inquiry_create(
 
 
 @atomic_with_retry
-def request_inquiry_revoke(*, inquiry_id: int, customer: Any, actor: Any, connection: Any = None) -> RequestInquiry:
-    inquiry = (
-        RequestInquiry.objects.select_for_update()
-        .filter(pk=inquiry_id, monetary_account__in=accounts_of(customer).values("pk"))
-        .first()
+def request_inquiry_revoke(
+    *, inquiry_id: int, customer: User, actor: User, connection: "Connection | None" = None
+) -> RequestInquiry:
+    inquiry = lock_owned(
+        RequestInquiry.objects.filter(monetary_account__in=account_ids_of(customer=customer)),
+        pk=inquiry_id,
+        not_found="No such payment request.",
     )
-    if inquiry is None:
-        raise NotFound("No such payment request.")
-    if inquiry.status != RequestStatus.PENDING:
-        raise InvalidState(
-            f"This request is already {inquiry.status.lower()}.", code=f"request_{inquiry.status.lower()}"
-        )
+    _ensure_pending(inquiry)
     inquiry.status = RequestStatus.REVOKED
     inquiry.save(update_fields=["status", "updated"])
     RequestResponse.objects.filter(inquiry=inquiry).update(status=RequestStatus.REVOKED, updated=timezone.now())
     audit_record(
-        action="request_inquiry.revoked", actor=actor, customer=customer, connection=connection, target=inquiry
+        action=AuditAction.REQUEST_INQUIRY_REVOKED,
+        actor=actor,
+        customer=customer,
+        connection=connection,
+        target=inquiry,
     )
     return inquiry
 
 
-def _lock_pending_response(*, response_id: int, customer: Any) -> RequestResponse:
-    response = (
-        RequestResponse.objects.select_for_update()
-        .select_related("inquiry")
-        .filter(pk=response_id, monetary_account__in=accounts_of(customer).values("pk"))
-        .first()
+def _lock_pending_response(*, response_id: int, customer: User) -> RequestResponse:
+    response = lock_owned(
+        RequestResponse.objects.select_related("inquiry").filter(
+            monetary_account__in=account_ids_of(customer=customer)
+        ),
+        pk=response_id,
+        not_found="No such payment request.",
     )
-    if response is None:
-        raise NotFound("No such payment request.")
-    if response.status != RequestStatus.PENDING:
-        raise InvalidState(
-            f"This request is already {response.status.lower()}.", code=f"request_{response.status.lower()}"
-        )
+    _ensure_pending(response)
     return response
 
 
 @atomic_with_retry
-def request_response_accept(*, response_id: int, customer: Any, source: MonetaryAccount) -> RequestResponse:
+def request_response_accept(*, response_id: int, customer: User, source: MonetaryAccount) -> RequestResponse:
     """The customer pays a request they received, from the account they choose."""
     response = _lock_pending_response(response_id=response_id, customer=customer)
-    if not accounts_of(customer).filter(pk=source.pk).exists():
-        raise PermissionDenied("You can pay only from your own accounts.", code="not_your_account")
+    ensure_own_account(customer=customer, account=source, message="You can pay only from your own accounts.")
     inquiry = RequestInquiry.objects.select_for_update().get(pk=response.inquiry_id)
     locked = lock_accounts([source.pk, inquiry.monetary_account_id])
-    requester_account = locked[inquiry.monetary_account_id]
-    target = ResolvedCounterparty(
-        "IBAN", requester_account.iban, display_name(requester_account.owner), requester_account
-    )
+    target = ResolvedCounterparty.of_account(locked[inquiry.monetary_account_id])
     ensure_savings_rule(customer=customer, source=locked[source.pk], target=target)
     payment = ledger_move(
         source=locked[source.pk], target=target, amount=inquiry.amount, description=inquiry.description
@@ -124,7 +134,7 @@ def request_response_accept(*, response_id: int, customer: Any, source: Monetary
     inquiry.status = RequestStatus.ACCEPTED
     inquiry.save(update_fields=["status", "updated"])
     audit_record(
-        action="request_response.accepted",
+        action=AuditAction.REQUEST_RESPONSE_ACCEPTED,
         actor=customer,
         customer=customer,
         target=response,
@@ -134,10 +144,10 @@ def request_response_accept(*, response_id: int, customer: Any, source: Monetary
 
 
 @atomic_with_retry
-def request_response_reject(*, response_id: int, customer: Any) -> RequestResponse:
+def request_response_reject(*, response_id: int, customer: User) -> RequestResponse:
     response = _lock_pending_response(response_id=response_id, customer=customer)
     response.status = RequestStatus.REJECTED
     response.save(update_fields=["status", "updated"])
     RequestInquiry.objects.filter(pk=response.inquiry_id).update(status=RequestStatus.REJECTED, updated=timezone.now())
-    audit_record(action="request_response.rejected", actor=customer, customer=customer, target=response)
+    audit_record(action=AuditAction.REQUEST_RESPONSE_REJECTED, actor=customer, customer=customer, target=response)
     return response

@@ -1,7 +1,6 @@
 """Template helpers: money, and the breadcrumb of the customer's profile pages."""
 
 from decimal import Decimal
-from typing import Any
 
 from django import template
 from django.urls import reverse
@@ -32,7 +31,7 @@ def money(value: Decimal | None, currency: str = "EUR") -> str:
 
 
 @register.inclusion_tag("includes/breadcrumb.html")
-def breadcrumb(*names: str, current: str) -> dict[str, Any]:
+def breadcrumb(*names: str, current: str) -> dict[str, list[tuple[str, str]] | str]:
     """`{% breadcrumb "home" "profile" current="Settings" %}`: links to the named pages, then the
     current page's name."""
     return {"links": [(reverse(name), CRUMBS[name]) for name in names], "current": current}

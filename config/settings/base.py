@@ -170,6 +170,7 @@ BANK_CURRENCY = "EUR"
 BANK_IBAN_COUNTRY = "NL"
 BANK_IBAN_BANK_CODE = "DEMO"
 DRAFT_PAYMENT_LIFETIME = timedelta(days=7)
+BANK_DEMO_DATA_ALLOWED = False  # local and test settings allow demo data; production never does
 
 # --- OAuth 2.0 authorization server (django-oauth-toolkit) -------------------------------------
 OAUTH2_PROVIDER_APPLICATION_MODEL = "connections.Application"
@@ -183,9 +184,9 @@ OAUTH2_ISSUER = os.environ.get("OAUTH2_ISSUER", "http://127.0.0.1:8000")
 
 OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "connections.scopes.ApplicationScopes",
-    "OAUTH2_VALIDATOR_CLASS": "connections.oauth.BankOAuth2Validator",
-    "OAUTH2_SERVER_CLASS": "connections.oauth.BankServer",
-    "APPLICATION_ADMIN_CLASS": "connections.application_admin.BankApplicationAdmin",
+    "OAUTH2_VALIDATOR_CLASS": "connections.oauth.validator.BankOAuth2Validator",
+    "OAUTH2_SERVER_CLASS": "connections.oauth.validator.BankServer",
+    "APPLICATION_ADMIN_CLASS": "connections.admin.oauth.BankApplicationAdmin",
     "PKCE_REQUIRED": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],  # Application adds http for loopback URIs only
     "ALLOW_URI_WILDCARDS": False,
@@ -216,7 +217,7 @@ OAUTH2_PROVIDER = {
 
 # --- REST framework -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["connections.authentication.ConnectionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["bank.api.authentication.ConnectionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],

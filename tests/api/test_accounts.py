@@ -7,7 +7,7 @@ from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 
 from bank.models import AuditEvent, CoOwner, CoOwnerStatus, MonetaryAccount
-from connections.services import connection_revoke
+from connections.services.connections import connection_revoke
 from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db

@@ -120,7 +120,7 @@ def test_an_unexpected_error_is_a_bare_500_without_internals(alice, connect, mon
     def explode(**kwargs):
         raise RuntimeError("secret internals: password=hunter2")
 
-    monkeypatch.setattr(views, "account_open", explode)
+    monkeypatch.setattr(views, "connection_account_open", explode)
     response = app.post("/api/v1/monetary-accounts/", {"type": "BANK", "description": "x"})
 
     assert response.status_code == 500

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from bank.errors import DomainError
+from bank.core.errors import DomainError
 from bank.management.commands.check_ledger import ledger_problems
 from bank.models import DraftPayment, DraftStatus, MonetaryAccount, Payment
 from bank.services.drafts import draft_payment_accept, draft_payment_create

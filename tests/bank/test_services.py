@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from bank.errors import DomainError
+from bank.core.errors import DomainError
 from bank.management.commands.check_ledger import ledger_problems
 from bank.models import (
     AccountType,
@@ -116,17 +116,17 @@ def test_joint_account_invitation_accept_and_reject(alice, bob, account_for):
     invitation = joint.co_owners.get()
     assert invitation.user == bob and invitation.status == CoOwnerStatus.PENDING
     with pytest.raises(DomainError) as info:
-        co_owner_answer(invitation_id=invitation.pk, user=alice, accept=True)
+        co_owner_answer(invitation_id=invitation.pk, customer=alice, accept=True)
     assert info.value.code == "not_found"
-    co_owner_answer(invitation_id=invitation.pk, user=bob, accept=True)
+    co_owner_answer(invitation_id=invitation.pk, customer=bob, accept=True)
     invitation.refresh_from_db()
     assert invitation.status == CoOwnerStatus.ACCEPTED
     with pytest.raises(DomainError) as info:
-        co_owner_answer(invitation_id=invitation.pk, user=bob, accept=False)
+        co_owner_answer(invitation_id=invitation.pk, customer=bob, accept=False)
     assert info.value.code == "already_answered"
 
     other = account_for(alice, type=AccountType.JOINT, co_owner_email="bob@example.com", description="Trip")
-    co_owner_answer(invitation_id=other.co_owners.get().pk, user=bob, accept=False)
+    co_owner_answer(invitation_id=other.co_owners.get().pk, customer=bob, accept=False)
     assert other.co_owners.get().status == CoOwnerStatus.REJECTED
 
 
@@ -239,7 +239,7 @@ def test_joint_co_owner_counts_as_own_account(alice, bob, account_for):
             own_accounts_only=True,
             actor=bob,
         )
-    co_owner_answer(invitation_id=joint.co_owners.get().pk, user=bob, accept=True)
+    co_owner_answer(invitation_id=joint.co_owners.get().pk, customer=bob, accept=True)
     payment_create(
         customer=bob,
         source=bob_main,

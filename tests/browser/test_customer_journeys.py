@@ -12,7 +12,7 @@ from bank.models import DraftPayment, DraftStatus, Payment, RequestResponse, Req
 from bank.services.drafts import draft_payment_create
 from bank.services.payment_requests import request_inquiry_create
 from connections.models import Application, Connection
-from connections.services import connection_grant
+from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import (
     REDIRECT_URI,
     api_get,

@@ -23,7 +23,7 @@ def granted(client, alice, account_for):
 
 
 def test_revoking_cancels_the_apps_pending_drafts_and_is_audited(alice, granted):
-    from connections.services import connection_revoke
+    from connections.services.connections import connection_revoke
 
     connection, _body, main, _ = granted
     draft = draft_payment_create(
@@ -60,8 +60,8 @@ def test_revoking_cancels_the_apps_pending_drafts_and_is_audited(alice, granted)
 
 
 def test_changing_shared_accounts_takes_effect_on_the_next_call(client, alice, bob, account_for, granted):
-    from bank.errors import DomainError
-    from connections.services import connection_set_accounts
+    from bank.core.errors import DomainError
+    from connections.services.connections import connection_set_accounts
 
     connection, body, main, savings = granted
     assert api_get(client, "/api/v1/me/", body["access_token"]).json()["account_ids"] == sorted([main.pk, savings.pk])

@@ -171,7 +171,7 @@ def test_another_customers_connection_is_404_on_every_page(client, bob, connecte
 
 
 def test_staff_revocation_shows_in_the_history_as_staff(client, connected, admin_user):
-    from connections.services import connection_revoke
+    from connections.services.connections import connection_revoke
 
     connection, _, _ = connected
     connection_revoke(connection=connection, by="staff", actor=admin_user)

@@ -11,12 +11,12 @@ import httpx
 import pytest
 
 from bank.models import AccountType
+from bench.servers import BIN, clean_env, database_url_of_this_run, free_port, running
 from connections import scopes
 from connections.models import Connection, RefreshToken
-from connections.services import connection_revoke
+from connections.services.connections import connection_revoke
 from tests.connections.oauth_helpers import make_application
 from tests.factories import PASSWORD, make_account
-from tests.servers import BIN, clean_env, database_url_of_this_run, free_port, running
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -12,8 +12,8 @@ import pytest
 from bank.management.commands.check_ledger import ledger_problems
 from bank.models import IdempotencyKey, MonetaryAccount, Movement, Payment
 from bank.services import ledger
+from bench.servers import database_url_of_this_run
 from tests.factories import make_account
-from tests.servers import database_url_of_this_run
 
 
 def transfer_body(target: MonetaryAccount) -> dict:

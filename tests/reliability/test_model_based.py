@@ -14,16 +14,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule, run_state_machine_as_test
 from rest_framework.test import APIClient
 
-from bank.errors import DomainError, InsufficientFunds
+from bank.core.errors import DomainError, InsufficientFunds
 from bank.management.commands.check_ledger import ledger_problems
 from bank.models import DraftPayment, MonetaryAccount, RequestResponse
 from bank.services.accounts import account_deposit, account_open
 from bank.services.drafts import draft_payment_accept, draft_payment_cancel, draft_payment_create, draft_payment_reject
 from bank.services.payment_requests import request_inquiry_create, request_response_accept, request_response_reject
 from bank.services.payments import payment_create
+from bench.tokens import issue_token
 from tests.connections.oauth_helpers import make_application
 from tests.factories import StaffFactory, UserFactory
-from tests.tokens import issue_token
 
 pytestmark = pytest.mark.django_db
 
@@ -115,7 +115,7 @@ class BankMachine(RuleBasedStateMachine):
             return
         if owner not in self.api:
             connection_owner = self.users[owner]
-            from connections.services import connection_grant
+            from connections.services.connections import connection_grant
 
             connection = connection_grant(
                 user=connection_owner,

@@ -7,6 +7,7 @@ import psycopg
 import pytest
 from django.db import OperationalError
 
+from bank.core import transactions
 from bank.models import Payment
 from bank.services import ledger
 from bank.services.payments import payment_create
@@ -38,7 +39,7 @@ def test_a_deadlock_or_serialisation_failure_is_retried_and_pays_once(alice, mon
         return real_lock(ids)
 
     monkeypatch.setattr("bank.services.payments.lock_accounts", lock_that_fails_once)
-    monkeypatch.setattr(ledger.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(transactions.time, "sleep", lambda seconds: None)
 
     payment = payment_create(
         customer=alice,
@@ -85,7 +86,7 @@ def test_a_deadlock_that_keeps_happening_gives_up_after_five_attempts(alice, mon
         raise database_error("40P01")
 
     monkeypatch.setattr("bank.services.payments.lock_accounts", always_deadlocked)
-    monkeypatch.setattr(ledger.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(transactions.time, "sleep", lambda seconds: None)
 
     with pytest.raises(OperationalError):
         payment_create(
@@ -95,4 +96,4 @@ def test_a_deadlock_that_keeps_happening_gives_up_after_five_attempts(alice, mon
             counterparty={"type": "IBAN", "value": savings.iban, "name": "Me"},
             actor=alice,
         )
-    assert len(calls) == ledger.MAX_ATTEMPTS
+    assert len(calls) == transactions.MAX_ATTEMPTS

@@ -5,8 +5,8 @@ retried with the same Idempotency-Key; invariants checked after every batch."""
 import pytest
 
 from bench.common import production_env
+from bench.servers import database_url_of_this_run
 from bench.transfer_storm import OPENING_BALANCE, invariants, prepare, report, storm, two_servers
-from tests.servers import database_url_of_this_run
 
 TRANSFERS, CLIENTS, BATCHES = 1_600, 16, 4
 

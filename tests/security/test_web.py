@@ -14,11 +14,11 @@ from django.test import Client
 from bank.models import AuditEvent, DraftPayment, MonetaryAccount, Payment, RequestResponse
 from bank.services.drafts import draft_payment_create
 from bank.services.payment_requests import request_inquiry_create
+from bench.servers import ROOT, clean_env
 from connections.models import Application, Connection
 from tests.connections.oauth_helpers import CLIENT_SECRET, api_get, consent, exchange, make_application, refresh
 from tests.factories import PASSWORD, make_account
 from tests.routes import all_routes, concrete
-from tests.servers import ROOT, clean_env
 
 pytestmark = pytest.mark.django_db
 
@@ -209,7 +209,7 @@ def test_login_is_locked_per_address_across_accounts(client, alice, bob):
 
 
 def test_an_unexpected_web_error_is_a_plain_page_without_internals(alice, monkeypatch):
-    from bank import views
+    from bank.views import customer as views
 
     def explode(*args, **kwargs):
         raise RuntimeError("secret internals: password=hunter2")

@@ -1,8 +1,6 @@
 """Verify the whole ledger: every balance equals the sum of its payments, and every movement's legs
 balance (an internal transfer's two payments sum to zero). Exits non-zero naming what is wrong."""
 
-from typing import Any
-
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Abs, Coalesce, Round
@@ -61,7 +59,7 @@ def ledger_problems() -> list[str]:
 class Command(BaseCommand):
     help = "Verify that every balance equals the sum of its payments and every movement balances."
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: object, **options: object) -> None:
         problems = ledger_problems()
         if problems:
             for problem in problems:

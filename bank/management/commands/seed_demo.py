@@ -2,19 +2,19 @@
 Refused under production settings."""
 
 from decimal import Decimal
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from oauth2_provider.models import get_application_model
 
 from bank.models import AccountType, CardType, MonetaryAccount
 from bank.services.accounts import account_deposit, account_open
 from bank.services.cards import card_order
 from bank.services.payments import payment_create
 from connections import scopes
+from connections.models import Application
 
 DEMO_PASSWORD = "demo-pass-123"  # noqa: S105  (local demo data only, SPEC §7)
 DEMO_CLIENT_ID = "demo-budget-app"
@@ -30,7 +30,7 @@ CUSTOMERS = [
 class Command(BaseCommand):
     help = "Create the demo customers alice and bob, the staff user admin and the Budget Buddy app."
 
-    def handle(self, *args: Any, **options: Any) -> None:
+    def handle(self, *args: object, **options: object) -> None:
         if not getattr(settings, "BANK_DEMO_DATA_ALLOWED", False):
             raise CommandError("Demo data is for local use only; these settings do not allow it.")
         with transaction.atomic():
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             )
         )
 
-    def _user(self, username: str, email: str, first: str, last: str, staff: bool = False) -> Any:
+    def _user(self, username: str, email: str, first: str, last: str, staff: bool = False) -> User:
         user, created = get_user_model().objects.get_or_create(
             username=username,
             defaults={"email": email, "first_name": first, "last_name": last, "is_staff": staff, "is_superuser": staff},
@@ -61,7 +61,7 @@ class Command(BaseCommand):
             user.save(update_fields=["password"])
         return user
 
-    def _accounts(self, user: Any, opening: Decimal, admin: Any) -> None:
+    def _accounts(self, user: User, opening: Decimal, admin: User) -> None:
         if MonetaryAccount.objects.filter(owner=user).exists():
             return
         main = account_open(owner=user, type=AccountType.BANK, description="Main account", actor=user)
@@ -73,7 +73,7 @@ class Command(BaseCommand):
             customer=user, type=CardType.DEBIT, name_on_card=user.get_full_name(), primary_account=main, actor=user
         )
 
-    def _first_payments(self, alice: Any, bob: Any) -> None:
+    def _first_payments(self, alice: User, bob: User) -> None:
         alice_main = MonetaryAccount.objects.filter(owner=alice, type=AccountType.BANK).order_by("id").first()
         bob_main = MonetaryAccount.objects.filter(owner=bob, type=AccountType.BANK).order_by("id").first()
         alice_savings = MonetaryAccount.objects.filter(owner=alice, type=AccountType.SAVINGS).order_by("id").first()
@@ -105,8 +105,7 @@ class Command(BaseCommand):
             actor=bob,
         )
 
-    def _application(self, admin: Any) -> None:
-        Application = get_application_model()
+    def _application(self, admin: User) -> None:
         if Application.objects.filter(client_id=DEMO_CLIENT_ID).exists():
             return
         Application.objects.create(

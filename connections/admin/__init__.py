@@ -1,6 +1,6 @@
-"""Staff see customers' connections and revoke them. Applications: see application_admin.py."""
+"""Staff see customers' connections and revoke them. The toolkit's own models (applications, tokens,
+codes) have their admin classes in `oauth`, which the toolkit registers itself."""
 
-from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
@@ -9,8 +9,9 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .models import Connection, RevokedBy
-from .services import connection_revoke
+from bank.core.http import signed_in_user
+from connections.models import Connection, RevokedBy
+from connections.services.connections import connection_revoke
 
 
 @admin.register(Connection)
@@ -50,10 +51,10 @@ class ConnectionAdmin(admin.ModelAdmin):
         )
         return format_html('<a href="{}?{}">Events</a>', url, query)
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Connection | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Connection | None = None) -> bool:
         return False
 
     @admin.action(description="Revoke the selected connections now")
@@ -61,6 +62,6 @@ class ConnectionAdmin(admin.ModelAdmin):
         live = queryset.filter(revoked_at__isnull=True)
         count = 0
         for connection in live:
-            connection_revoke(connection=connection, by=RevokedBy.STAFF, actor=request.user)
+            connection_revoke(connection=connection, by=RevokedBy.STAFF, actor=signed_in_user(request))
             count += 1
         self.message_user(request, f"Revoked {count} connection(s).", messages.SUCCESS)

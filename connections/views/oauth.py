@@ -7,29 +7,34 @@ chooses the accounts the app will see, which become the Connection.
 """
 
 import json
-from typing import Any
 
 from django import forms
 from django.core import signing
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from oauth2_provider.exceptions import OAuthToolkitError
-from oauth2_provider.forms import AllowForm
 from oauth2_provider.http import OAuth2ResponseRedirect
-from oauth2_provider.models import get_application_model
 from oauth2_provider.views import AuthorizationView, TokenView
 
-from bank.errors import ValidationFailed
-from bank.selectors import accounts_of
-from bank.services.audit import audit_record
-
-from . import scopes as scope_table
-from .services import connection_grant
+from bank.core.audit import audit_record
+from bank.core.errors import ValidationFailed
+from bank.core.http import AuthenticatedHttpRequest
+from bank.models import MonetaryAccount
+from bank.selectors import active_accounts_of
+from bank.vocabulary import ActorType, AuditAction
+from connections import scopes as scope_table
+from connections.forms import ConsentForm
+from connections.models import Application, Connection
+from connections.services.connections import connection_grant
 
 CONSENT_SALT = "connections.consent"
 CONSENT_MAX_AGE = 15 * 60
+
+# The authorization request's parameters that the toolkit needs to issue the code.
+type Credentials = dict[str, str | Connection]
+CREDENTIAL_FIELDS = ("client_id", "redirect_uri", "response_type", "state", "code_challenge", "code_challenge_method")
 
 
 class SeeOtherRedirect(OAuth2ResponseRedirect):
@@ -38,36 +43,28 @@ class SeeOtherRedirect(OAuth2ResponseRedirect):
     status_code = 303
 
 
-class ConsentForm(AllowForm):
-    scope = forms.MultipleChoiceField(choices=[(name, name) for name in scope_table.ALL], required=False)
-    accounts = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=[])
-    requested = forms.CharField(widget=forms.HiddenInput())
-
-    def __init__(self, *args: Any, account_choices: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["accounts"].choices = account_choices or []  # type: ignore[attr-defined]
-
-
 @method_decorator(never_cache, name="dispatch")
 class BankAuthorizationView(AuthorizationView):
     template_name = "connections/authorize.html"
     form_class = ConsentForm
+    request: AuthenticatedHttpRequest
 
-    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def get(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         # The customer always sees the screen: a client cannot ask to skip it.
         query = request.GET.copy()
         query.pop("approval_prompt", None)
-        request.GET = query  # type: ignore[assignment]
+        request.GET = QueryDict(query.urlencode())
         return super().get(request, *args, **kwargs)
 
-    def get_form_kwargs(self) -> dict[str, Any]:
-        kwargs = super().get_form_kwargs()
-        kwargs["account_choices"] = [(a.pk, a.description) for a in self._accounts()]
-        return kwargs
+    def get_form(self, form_class: type[forms.Form] | None = None) -> ConsentForm:
+        form = super().get_form(form_class)
+        assert isinstance(form, ConsentForm)
+        form.offer_accounts(self._accounts())
+        return form
 
-    def get_initial(self) -> dict[str, Any]:
-        initial = super().get_initial()
-        requested = initial["scope"].split()
+    def get_initial(self) -> dict[str, object]:
+        initial: dict[str, object] = super().get_initial()
+        requested = str(initial["scope"]).split()
         initial["scope"] = requested
         initial["accounts"] = [a.pk for a in self._accounts()]
         initial["requested"] = signing.dumps(
@@ -76,18 +73,18 @@ class BankAuthorizationView(AuthorizationView):
         )
         return initial
 
-    def _accounts(self) -> list[Any]:
+    def _accounts(self) -> list[MonetaryAccount]:
         if not hasattr(self, "_account_cache"):
-            self._account_cache = list(accounts_of(self.request.user).filter(status="ACTIVE").order_by("id"))
+            self._account_cache = list(active_accounts_of(customer=self.request.user))
         return self._account_cache
 
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
+    def get_context_data(self, **kwargs: object) -> dict[str, object]:
+        context: dict[str, object] = super().get_context_data(**kwargs)
         context["scope_rows"] = scope_table.describe(self.oauth2_data.get("scopes", []))
         context["accounts"] = self._accounts()
         return context
 
-    def redirect(self, redirect_to: str, application: Any) -> HttpResponse:
+    def redirect(self, redirect_to: str, application: Application | None) -> HttpResponse:
         schemes = application.get_allowed_schemes() if application is not None else ["https"]
         return SeeOtherRedirect(redirect_to, schemes)
 
@@ -105,26 +102,15 @@ class BankAuthorizationView(AuthorizationView):
             return self.form_invalid(form)
         if requested["client_id"] != data["client_id"] or requested["user"] != self.request.user.pk:
             return self.form_invalid(form)
-        application = get_application_model().objects.get(client_id=data["client_id"])
-        credentials = {
-            key: data[key]
-            for key in (
-                "client_id",
-                "redirect_uri",
-                "response_type",
-                "state",
-                "code_challenge",
-                "code_challenge_method",
-            )
-            if data.get(key)
-        }
+        application = Application.objects.get(client_id=data["client_id"])
+        credentials: Credentials = {key: data[key] for key in CREDENTIAL_FIELDS if data.get(key)}
         if not data.get("allow"):
             audit_record(
-                action="oauth.consent_denied",
+                action=AuditAction.CONSENT_DENIED,
                 actor=self.request.user,
                 customer=self.request.user,
                 application=application,
-                actor_type="customer",
+                actor_type=ActorType.CUSTOMER,
             )
             return self._authorize(application, credentials, scopes=requested["scope"], allow=False)
 
@@ -145,7 +131,7 @@ class BankAuthorizationView(AuthorizationView):
             return self.render_to_response(self.get_context_data(form=form, application=application), status=400)
 
     def _authorize(
-        self, application: Any, credentials: dict[str, Any], *, scopes: list[str], allow: bool
+        self, application: Application, credentials: Credentials, *, scopes: list[str], allow: bool
     ) -> HttpResponse:
         try:
             uri, _headers, _body, _status = self.create_authorization_response(
@@ -161,18 +147,18 @@ class BankAuthorizationView(AuthorizationView):
 class BankTokenView(TokenView):
     """The toolkit's token endpoint, with refusals written to the audit log (never a credential)."""
 
-    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         response = super().post(request, *args, **kwargs)
         if response.status_code >= 400:
             try:
                 error = json.loads(response.content).get("error", "")
             except ValueError:
                 error = ""
-            application = get_application_model().objects.filter(client_id=request.POST.get("client_id", "")).first()
+            application = Application.objects.filter(client_id=request.POST.get("client_id", "")).first()
             audit_record(
-                action="oauth.token_refused",
+                action=AuditAction.TOKEN_REFUSED,
                 actor=None,
-                actor_type="app",
+                actor_type=ActorType.APP,
                 application=application,
                 data={
                     "grant_type": request.POST.get("grant_type", "")[:40],

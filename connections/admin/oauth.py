@@ -1,14 +1,15 @@
-"""The toolkit registers the Application admin itself, with the class named in
-OAUTH2_PROVIDER["APPLICATION_ADMIN_CLASS"]: this one, which adds the bank's policy and suspension.
-(Its own module, because the toolkit's admin module imports it while still loading.)"""
+"""The toolkit registers the admin of its own models itself, with the classes named in
+OAUTH2_PROVIDER["*_ADMIN_CLASS"]: these, which add the bank's policy and suspension. (Their own
+module, because the toolkit's admin module imports it while still loading.)"""
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from oauth2_provider.admin import ApplicationAdmin
 
-from .models import Application
-from .services import application_suspend, application_unsuspend
+from bank.core.http import signed_in_user
+from connections.models import Application
+from connections.services.applications import application_suspend, application_unsuspend
 
 
 class BankApplicationAdmin(ApplicationAdmin):
@@ -22,12 +23,13 @@ class BankApplicationAdmin(ApplicationAdmin):
     @admin.action(description="Suspend: end every connection and refuse new authorizations")
     def suspend(self, request: HttpRequest, queryset: QuerySet[Application]) -> None:
         ended = sum(
-            application_suspend(application=app, actor=request.user, reason="Suspended by staff") for app in queryset
+            application_suspend(application=app, actor=signed_in_user(request), reason="Suspended by staff")
+            for app in queryset
         )
         self.message_user(request, f"Suspended {queryset.count()} application(s); {ended} connection(s) revoked.")
 
     @admin.action(description="Lift the suspension")
     def unsuspend(self, request: HttpRequest, queryset: QuerySet[Application]) -> None:
         for app in queryset:
-            application_unsuspend(application=app, actor=request.user)
+            application_unsuspend(application=app, actor=signed_in_user(request))
         self.message_user(request, f"Lifted the suspension of {queryset.count()} application(s).")

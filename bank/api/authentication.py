@@ -5,14 +5,13 @@ query: token, app, user and connection together). This class exposes the connect
 and records "last used" without a write on every request.
 """
 
-from typing import Any
-
+from django.contrib.auth.models import User
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from .models import AccessToken, Connection
-from .services import connection_touch
+from connections.models import AccessToken, Connection
+from connections.services.connections import connection_touch
 
 
 def request_connection(request: Request) -> Connection:
@@ -22,8 +21,13 @@ def request_connection(request: Request) -> Connection:
     return token.connection
 
 
+def request_customer(request: Request) -> User:
+    """The customer whose token it is: the API never names a user in a path."""
+    return request_connection(request).user
+
+
 class ConnectionAuthentication(OAuth2Authentication):
-    def authenticate(self, request: Request) -> tuple[Any, Any] | None:
+    def authenticate(self, request: Request) -> tuple[User, AccessToken] | None:
         result = super().authenticate(request)
         if result is None:
             if request.headers.get("Authorization", "").lower().startswith("bearer "):
@@ -34,6 +38,9 @@ class ConnectionAuthentication(OAuth2Authentication):
                 )
             return None
         user, token = result
+        assert isinstance(token, AccessToken) and token.connection is not None
+        # The connection's customer is the token's: no second load of the same user.
+        token.connection.user = user
         connection_touch(token.connection)
         return user, token
 
@@ -41,4 +48,5 @@ class ConnectionAuthentication(OAuth2Authentication):
         error = getattr(request, "oauth2_error", {}) or {"error": "invalid_token"}
         error.setdefault("error", "invalid_token")
         setattr(request, "oauth2_error", error)  # noqa: B010  (DRF Request proxies unknown attributes)
-        return super().authenticate_header(request)
+        header: str = super().authenticate_header(request)
+        return header

@@ -8,18 +8,21 @@
 import hashlib
 import uuid
 from collections import OrderedDict
-from typing import Any
+from datetime import datetime
 
 from django.utils import timezone
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.common import Request
 from oauthlib.oauth2 import WebApplicationServer
 from oauthlib.oauth2.rfc6749.grant_types import AuthorizationCodeGrant
 
-from .models import AccessToken, Connection, Grant, RefreshToken, RevokedBy
-from .services import connection_revoke
+from connections.models import AccessToken, Application, Connection, Grant, RefreshToken, RevokedBy
+from connections.services.connections import connection_revoke
+
+type TokenDict = dict[str, str | int]
 
 
-def _invalid_token(request: Any, description: str) -> None:
+def _invalid_token(request: Request, description: str) -> None:
     request.oauth2_error = OrderedDict([("error", "invalid_token"), ("error_description", description)])
 
 
@@ -34,7 +37,7 @@ class BankOAuth2Validator(OAuth2Validator):
             .first()
         )
 
-    def validate_bearer_token(self, token: str, scopes: list[str], request: Any) -> bool:
+    def validate_bearer_token(self, token: str, scopes: list[str], request: Request) -> bool:
         if not super().validate_bearer_token(token, scopes, request):
             return False
         connection = request.access_token.connection
@@ -45,13 +48,17 @@ class BankOAuth2Validator(OAuth2Validator):
 
     # --- authorization codes ------------------------------------------------------------------
 
-    def _create_authorization_code(self, request: Any, code: dict[str, str], expires: Any = None) -> Grant:
+    def _create_authorization_code(
+        self, request: Request, code: dict[str, str], expires: datetime | None = None
+    ) -> Grant:
         grant = super()._create_authorization_code(request, code, expires)
         grant.connection = getattr(request, "connection", None)
         grant.save(update_fields=["connection"])
         return grant
 
-    def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+    def validate_code(
+        self, client_id: str, code: str, client: Application, request: Request, *args: object, **kwargs: object
+    ) -> bool:
         grant = Grant.objects.select_related("connection").filter(code=code, application=client).first()
         if grant is None:
             return False
@@ -68,12 +75,16 @@ class BankOAuth2Validator(OAuth2Validator):
         request.connection = grant.connection
         return True
 
-    def invalidate_authorization_code(self, client_id: str, code: str, request: Any, *args: Any, **kwargs: Any) -> None:
+    def invalidate_authorization_code(
+        self, client_id: str, code: str, request: Request, *args: object, **kwargs: object
+    ) -> None:
         """The code was claimed in validate_code; it stays (redeemed) so that a replay is recognised."""
 
     # --- refresh tokens -----------------------------------------------------------------------
 
-    def validate_refresh_token(self, refresh_token: str, client: Any, request: Any, *args: Any, **kwargs: Any) -> bool:
+    def validate_refresh_token(
+        self, refresh_token: str, client: Application, request: Request, *args: object, **kwargs: object
+    ) -> bool:
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False
         connection: Connection | None = request.refresh_token_instance.connection
@@ -84,7 +95,7 @@ class BankOAuth2Validator(OAuth2Validator):
 
     # --- RFC 7009 revocation by the app --------------------------------------------------------
 
-    def revoke_token(self, token: str, token_type_hint: str, request: Any, *args: Any, **kwargs: Any) -> None:
+    def revoke_token(self, token: str, token_type_hint: str, request: Request, *args: object, **kwargs: object) -> None:
         """Revoking an access token ends that token; revoking a live refresh token ends the grant
         it stands for (RFC 7009 §2.1), which here is the whole connection, recorded as ended by
         the app. Only the authenticated client's own tokens are found (the toolkit's rule)."""
@@ -107,7 +118,7 @@ class BankOAuth2Validator(OAuth2Validator):
     # --- every new token belongs to the connection it came from --------------------------------
 
     def _create_access_token(
-        self, expires: Any, request: Any, token: dict[str, Any], source_refresh_token: Any = None
+        self, expires: datetime, request: Request, token: TokenDict, source_refresh_token: RefreshToken | None = None
     ) -> AccessToken:
         access_token = AccessToken(
             user=request.user,
@@ -123,7 +134,11 @@ class BankOAuth2Validator(OAuth2Validator):
         return access_token
 
     def _create_refresh_token(
-        self, request: Any, refresh_token_code: str, access_token: Any, previous_refresh_token: Any
+        self,
+        request: Request,
+        refresh_token_code: str,
+        access_token: AccessToken,
+        previous_refresh_token: RefreshToken | None,
     ) -> RefreshToken:
         refresh_token = RefreshToken(
             user=request.user,
@@ -143,7 +158,7 @@ class BankServer(WebApplicationServer):
     (no implicit, password or client-credentials), and PKCE with S256 only, refused at the
     authorization request itself, before any consent screen."""
 
-    def __init__(self, request_validator: Any, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, request_validator: OAuth2Validator, *args: object, **kwargs: object) -> None:
         super().__init__(request_validator, *args, **kwargs)
         s256 = AuthorizationCodeGrant._code_challenge_methods["S256"]
         self.auth_grant._code_challenge_methods = {"S256": s256}

@@ -1,0 +1,94 @@
+"""Request and response examples for the OpenAPI schema, kept beside it rather than in the views.
+tests/api/test_schema.py checks that the schema carries them."""
+
+from drf_spectacular.utils import OpenApiExample
+
+AMOUNT = {"value": "12.50", "currency": "EUR"}
+
+ACCOUNT_CREATE = [
+    OpenApiExample(
+        "Savings",
+        request_only=True,
+        value={"type": "SAVINGS", "description": "Holiday", "savings_goal": {"value": "1500.00", "currency": "EUR"}},
+    ),
+    OpenApiExample(
+        "Joint",
+        request_only=True,
+        value={"type": "JOINT", "description": "Household", "co_owner": {"type": "EMAIL", "value": "bob@example.com"}},
+    ),
+]
+
+PAYMENT_CREATE = [
+    OpenApiExample(
+        "To savings",
+        request_only=True,
+        value={
+            "amount": AMOUNT,
+            "counterparty_alias": {"type": "IBAN", "value": "NL12BANK0123456789", "name": "Alice"},
+            "description": "Round-up",
+        },
+    ),
+    OpenApiExample(
+        "Transfer made",
+        response_only=True,
+        status_codes=["201"],
+        value={
+            "id": 812,
+            "monetary_account_id": 1,
+            "amount": {"value": "-12.50", "currency": "EUR"},
+            "description": "Round-up",
+            "counterparty_alias": {"type": "IBAN", "value": "NL12BANK0123456789", "name": "Alice Jansen"},
+            "balance_after_mutation": {"value": "487.50", "currency": "EUR"},
+            "created": "2026-11-25T14:05:00+01:00",
+        },
+    ),
+    OpenApiExample(
+        "Someone else's account",
+        response_only=True,
+        status_codes=["403"],
+        value={
+            "type": "https://bank.example/problems/use_draft_payment",
+            "title": "Not allowed",
+            "status": 403,
+            "detail": "With payments:internal an app can move money only between the customer's own "
+            "accounts. To pay anyone else, create a draft payment for the customer to approve.",
+            "code": "use_draft_payment",
+        },
+    ),
+]
+
+DRAFT_CREATE = [
+    OpenApiExample(
+        "Rent",
+        request_only=True,
+        value={
+            "entries": [
+                {
+                    "amount": {"value": "950.00", "currency": "EUR"},
+                    "counterparty_alias": {"type": "IBAN", "value": "DE89370400440532013000", "name": "Landlord"},
+                    "description": "Rent December",
+                }
+            ]
+        },
+    )
+]
+
+CARD_CREATE = [
+    OpenApiExample(
+        "Virtual card",
+        request_only=True,
+        value={"type": "VIRTUAL", "name_on_card": "Alice Example", "primary_account_id": 1},
+    )
+]
+
+REQUEST_INQUIRY_CREATE = [
+    OpenApiExample(
+        "Dinner",
+        request_only=True,
+        value={
+            "amount": {"value": "24.00", "currency": "EUR"},
+            "counterparty_alias": {"type": "EMAIL", "value": "bob@example.com"},
+            "description": "Dinner on Friday",
+        },
+    )
+]

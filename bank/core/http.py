@@ -1,0 +1,93 @@
+"""HTTP helpers that the customer's pages, the OAuth pages and the API share: the 303 redirect after a
+form, the request type of a logged-in page, RFC 9457 problem details, and the 404 and 500 handlers
+(problem details under /api/, the bank's HTML pages elsewhere)."""
+
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.views import defaults
+
+from .errors import ErrorCode
+
+
+class AuthenticatedHttpRequest(HttpRequest):
+    """The request of a page behind `login_required`: its user is a real, logged-in one."""
+
+    user: User
+
+
+def signed_in_user(request: HttpRequest) -> User:
+    """The logged-in user of a request that the admin site or `login_required` already let in."""
+    user = request.user
+    assert isinstance(user, User), "only for requests of a logged-in user"
+    return user
+
+
+def see_other(to: str, *args: int | str) -> HttpResponse:
+    """After a form is posted, answer 303 See Other: the browser follows with a GET, so a reload
+    never posts the form again."""
+    response = redirect(to, *args)
+    response.status_code = 303
+    return response
+
+
+PROBLEM_BASE = "https://bank.example/problems/"
+
+TITLES = {
+    400: "Invalid request",
+    401: "Authentication required",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable",
+    409: "Conflict",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Unprocessable request",
+    429: "Too many requests",
+    500: "Server error",
+    503: "Service unavailable",
+}
+
+type FieldErrors = list[dict[str, str]]
+type Problem = dict[str, str | int | FieldErrors]
+
+
+def problem(
+    *, status_code: int, code: str, detail: str, title: str | None = None, errors: FieldErrors | None = None
+) -> Problem:
+    """An RFC 9457 problem-details body with the bank's stable `code` (and field errors, if any)."""
+    body: Problem = {
+        "type": PROBLEM_BASE + code,
+        "title": title or TITLES.get(status_code, "Error"),
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def problem_response(status_code: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse(
+        problem(status_code=status_code, code=code, detail=detail),
+        status=status_code,
+        content_type="application/problem+json",
+    )
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return problem_response(404, ErrorCode.NOT_FOUND, "No such resource.")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if request.path.startswith("/api/"):
+        return problem_response(
+            500,
+            ErrorCode.SERVER_ERROR,
+            "Something went wrong on our side. Retrying with the same Idempotency-Key is safe.",
+        )
+    return defaults.server_error(request)

@@ -1,0 +1,39 @@
+"""Forms of the customer's own pages."""
+
+from django import forms
+from django.contrib.auth.models import User
+from django.http import QueryDict
+
+from .models import MonetaryAccount
+from .selectors import active_accounts_of
+from .vocabulary import REASON_MAX
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        max_length=REASON_MAX,
+        required=False,
+        error_messages={"max_length": f"A reason has at most {REASON_MAX} characters."},
+    )
+
+
+class PayForm(forms.Form):
+    account = forms.ModelChoiceField(
+        queryset=MonetaryAccount.objects.none(),
+        error_messages={
+            "required": "Choose one of your accounts to pay from.",
+            "invalid_choice": "Choose one of your accounts to pay from.",
+        },
+    )
+    password = forms.CharField(strip=False)
+
+    def __init__(self, data: QueryDict | None = None, *, customer: User) -> None:
+        super().__init__(data)
+        field = self.fields["account"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = active_accounts_of(customer=customer)
+
+
+def form_errors(form: forms.Form) -> str:
+    """Every error of a form in one sentence, for a page that shows it as a message."""
+    return " ".join(str(error) for errors in form.errors.values() for error in errors)

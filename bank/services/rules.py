@@ -1,0 +1,63 @@
+"""The checks that several services make, each written once: whose account it is, whether it is
+active, the savings rule, amounts and descriptions, and "lock a row the customer owns, or 404"."""
+
+from decimal import Decimal
+
+from django.contrib.auth.models import User
+from django.db import models
+
+from bank.core.errors import ErrorCode, InvalidState, NotFound, PermissionDenied, ValidationFailed
+from bank.models import AccountStatus, AccountType, MonetaryAccount
+from bank.money import quantize
+from bank.selectors import ResolvedCounterparty, is_own_account
+from bank.vocabulary import PAYMENT_DESCRIPTION_MAX
+
+
+def ensure_own_account(*, customer: User, account: MonetaryAccount, message: str, field: str | None = None) -> None:
+    if not is_own_account(customer=customer, account=account):
+        raise PermissionDenied(message, code=ErrorCode.NOT_YOUR_ACCOUNT, field=field)
+
+
+def ensure_active(account: MonetaryAccount) -> None:
+    if account.status != AccountStatus.ACTIVE:
+        raise InvalidState(
+            f"The account {account.iban} is {account.status.lower()}.", code=ErrorCode.ACCOUNT_NOT_ACTIVE
+        )
+
+
+def ensure_savings_rule(*, customer: User, source: MonetaryAccount, target: ResolvedCounterparty) -> None:
+    """Money leaves a savings account only for the customer's own accounts."""
+    if source.type == AccountType.SAVINGS and (
+        target.account is None or not is_own_account(customer=customer, account=target.account)
+    ):
+        raise PermissionDenied(
+            "Money leaves a savings account only for your own accounts.",
+            code=ErrorCode.SAVINGS_ONLY_TO_OWN_ACCOUNTS,
+        )
+
+
+def checked_amount(value: Decimal | str, *, field: str = "amount") -> Decimal:
+    """A positive amount with two decimals."""
+    amount = quantize(value)
+    if amount <= 0:
+        raise ValidationFailed("The amount must be positive.", code=ErrorCode.AMOUNT_NOT_POSITIVE, field=field)
+    return amount
+
+
+def checked_description(description: str, *, field: str = "description") -> str:
+    if len(description) > PAYMENT_DESCRIPTION_MAX:
+        raise ValidationFailed(
+            f"A description has at most {PAYMENT_DESCRIPTION_MAX} characters.",
+            code=ErrorCode.DESCRIPTION_TOO_LONG,
+            field=field,
+        )
+    return description
+
+
+def lock_owned[M: models.Model](owned: models.QuerySet[M], *, pk: int, not_found: str) -> M:
+    """Lock the row `pk` among the rows the customer owns (`owned` is already filtered to them); any
+    other row, another customer's included, does not exist for them."""
+    row = owned.select_for_update().filter(pk=pk).first()
+    if row is None:
+        raise NotFound(not_found)
+    return row

@@ -1,0 +1,122 @@
+"""The customer's own acts on money that apps and other customers asked for: approving or rejecting
+draft payments (/draft-payments/) and paying or rejecting payment requests (/payment-requests/).
+Paying needs the customer's password again (strong customer authentication, see
+bank.services.security)."""
+
+from collections.abc import Callable
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from bank.core.errors import DomainError, NotFound
+from bank.core.http import AuthenticatedHttpRequest, see_other
+from bank.forms import PayForm, RejectForm, form_errors
+from bank.selectors import (
+    active_accounts_of,
+    answered_drafts,
+    answered_requests,
+    drafts_for_approval,
+    sent_requests,
+    waiting_requests,
+)
+from bank.services.drafts import draft_payment_accept, draft_payment_reject
+from bank.services.payment_requests import request_response_accept, request_response_reject
+from bank.services.security import step_up_verify
+
+
+def _answer(request: AuthenticatedHttpRequest, act: Callable[[], str], *, back_to: str) -> HttpResponse:
+    """Carry out one of the customer's answers and go back to the list, with its outcome as a
+    message. Another customer's draft or request does not exist for this one (404)."""
+    try:
+        done = act()
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return see_other(back_to)
+
+
+@login_required
+@never_cache
+def draft_payments(request: AuthenticatedHttpRequest) -> HttpResponse:
+    customer = request.user
+    return render(
+        request,
+        "bank/draft_payments.html",
+        {"pending": drafts_for_approval(customer=customer), "answered": answered_drafts(customer=customer)},
+    )
+
+
+@login_required
+@require_POST
+def draft_payment_approve(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    def approve() -> str:
+        step_up_verify(customer=request.user, password=request.POST.get("password", ""), purpose=f"draft_payment:{pk}")
+        draft = draft_payment_accept(draft_id=pk, customer=request.user)
+        return f"Approved and paid: draft {draft.pk} from {draft.monetary_account.description}."
+
+    return _answer(request, approve, back_to="draft-payments")
+
+
+@login_required
+@require_POST
+def draft_payment_reject_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form_errors(form))
+        return see_other("draft-payments")
+
+    def reject() -> str:
+        draft_payment_reject(draft_id=pk, customer=request.user, reason=form.cleaned_data["reason"])
+        return "Rejected. Nothing was paid; the app can see your reason."
+
+    return _answer(request, reject, back_to="draft-payments")
+
+
+@login_required
+@never_cache
+def payment_requests(request: AuthenticatedHttpRequest) -> HttpResponse:
+    customer = request.user
+    return render(
+        request,
+        "bank/payment_requests.html",
+        {
+            "waiting": waiting_requests(customer=customer),
+            "answered": answered_requests(customer=customer),
+            "sent": sent_requests(customer=customer),
+            "accounts": active_accounts_of(customer=customer),
+        },
+    )
+
+
+@login_required
+@require_POST
+def payment_request_pay(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    form = PayForm(request.POST, customer=request.user)
+    if not form.is_valid():
+        messages.error(request, form_errors(form))
+        return see_other("payment-requests")
+    source = form.cleaned_data["account"]
+
+    def pay() -> str:
+        step_up_verify(customer=request.user, password=form.cleaned_data["password"], purpose=f"request:{pk}")
+        response = request_response_accept(response_id=pk, customer=request.user, source=source)
+        return f"Paid €{response.inquiry.amount} from {source.description}."
+
+    return _answer(request, pay, back_to="payment-requests")
+
+
+@login_required
+@require_POST
+def payment_request_reject(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    def reject() -> str:
+        request_response_reject(response_id=pk, customer=request.user)
+        return "Rejected. Nothing was paid."
+
+    return _answer(request, reject, back_to="payment-requests")

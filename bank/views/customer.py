@@ -1,0 +1,67 @@
+"""The logged-in customer's pages: home, profile, settings, security, and answering joint-account
+invitations."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from bank.core.errors import DomainError, NotFound
+from bank.core.http import AuthenticatedHttpRequest, see_other
+from bank.selectors import accounts_of, pending_invitations, recent_payments
+from bank.services.accounts import co_owner_answer
+from connections.selectors import active_connections_of
+
+
+@login_required
+@never_cache
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
+    customer = request.user
+    return render(
+        request,
+        "bank/home.html",
+        {
+            "accounts": accounts_of(customer=customer).order_by("id"),
+            "payments": recent_payments(customer=customer),
+            "invitations": pending_invitations(customer=customer),
+            "connected_apps": active_connections_of(customer=customer).count(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def invitation_answer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    accept = request.POST.get("answer") == "accept"
+    try:
+        invitation = co_owner_answer(invitation_id=pk, customer=request.user, accept=accept)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        name = invitation.account.description
+        messages.success(request, f"You now co-own “{name}”." if accept else f"You declined “{name}”.")
+    return see_other("home")
+
+
+@login_required
+@never_cache
+def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return render(request, "bank/profile.html")
+
+
+@login_required
+@never_cache
+def profile_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return render(request, "bank/settings.html")
+
+
+@login_required
+@never_cache
+def security(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return render(
+        request, "bank/security.html", {"connected_apps": active_connections_of(customer=request.user).count()}
+    )

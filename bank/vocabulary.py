@@ -1,0 +1,68 @@
+"""The bank's shared vocabularies, each defined once: who acts, what the audit log records, and how
+long free text may be. Models, services, serializers and forms all read them from here, so a typo
+cannot fork them. Add an audit action here (and its sentence) before a service writes it."""
+
+from django.db import models
+
+
+class ActorType(models.TextChoices):
+    """Who did something: the customer themself, the bank's staff, a connected app, or the bank's
+    own machinery (a periodic job, a security reaction)."""
+
+    CUSTOMER = "customer", "Customer"
+    STAFF = "staff", "Staff"
+    APP = "app", "Connected app"
+    SYSTEM = "system", "System"
+
+
+class AuditAction(models.TextChoices):
+    """Every kind of event in the audit log. The label is what staff read in the admin."""
+
+    # Authentication and step-up
+    LOGIN = "auth.login", "Logged in"
+    LOGIN_FAILED = "auth.login_failed", "Failed to log in"
+    LOGOUT = "auth.logout", "Logged out"
+    STEP_UP_FAILED = "auth.step_up_failed", "Gave a wrong password to confirm"
+    # Accounts and money
+    ACCOUNT_OPENED = "account.opened", "Opened an account"
+    ACCOUNT_DEPOSIT = "account.deposit", "Recorded a deposit"
+    CO_OWNER_ACCEPTED = "account.co_owner_accepted", "Accepted a joint-account invitation"
+    CO_OWNER_REJECTED = "account.co_owner_rejected", "Declined a joint-account invitation"
+    PAYMENT_CREATED = "payment.created", "Made a payment"
+    DRAFT_CREATED = "draft_payment.created", "Prepared a draft payment"
+    DRAFT_ACCEPTED = "draft_payment.accepted", "Approved a draft payment"
+    DRAFT_REJECTED = "draft_payment.rejected", "Rejected a draft payment"
+    DRAFT_CANCELLED = "draft_payment.cancelled", "Cancelled a draft payment"
+    CARD_ORDERED = "card.ordered", "Ordered a card"
+    CARD_UPDATED = "card.updated", "Changed a card"
+    REQUEST_INQUIRY_CREATED = "request_inquiry.created", "Sent a payment request"
+    REQUEST_INQUIRY_REVOKED = "request_inquiry.revoked", "Withdrew a payment request"
+    REQUEST_RESPONSE_ACCEPTED = "request_response.accepted", "Paid a payment request"
+    REQUEST_RESPONSE_REJECTED = "request_response.rejected", "Rejected a payment request"
+    # Connections and the authorization server
+    CONNECTION_GRANTED = "connection.granted", "Connected an app"
+    CONNECTION_ACCOUNTS_CHANGED = "connection.accounts_changed", "Changed the accounts an app sees"
+    CONNECTION_REVOKED = "connection.revoked", "Ended a connection"
+    API_READ = "api.read", "An app read data"
+    TOKEN_ISSUED = "oauth.token_issued", "An app was given access"
+    TOKEN_REFRESHED = "oauth.token_refreshed", "An app renewed its access"
+    TOKEN_REFUSED = "oauth.token_refused", "The token endpoint refused a request"
+    CONSENT_DENIED = "oauth.consent_denied", "Denied an app access"
+    # Developers' applications and the bank's policy for them
+    APPLICATION_REGISTERED = "application.registered", "Registered an application"
+    APPLICATION_UPDATED = "application.updated", "Changed an application"
+    APPLICATION_SECRET_ROTATED = "application.secret_rotated", "Replaced a client secret"
+    APPLICATION_SUSPENDED = "application.suspended", "Suspended an application"
+    APPLICATION_UNSUSPENDED = "application.unsuspended", "Lifted an application's suspension"
+
+
+# How long free text may be, wherever it is stored, checked or accepted.
+ACCOUNT_DESCRIPTION_MAX = 100
+PAYMENT_DESCRIPTION_MAX = 140  # payments, draft entries and payment requests (the API's "max 140")
+COUNTERPARTY_NAME_MAX = 140
+COUNTERPARTY_VALUE_MAX = 254  # an email address at its longest
+REASON_MAX = 200  # why a draft was rejected or cancelled, why an app was suspended
+NAME_ON_CARD_MAX = 26
+DRAFT_ENTRIES_MAX = 25
+APPLICATION_NAME_MAX = 100
+DEVELOPER_NAME_MAX = 140
