@@ -52,7 +52,7 @@ def accounts_of(*, customer: User) -> QuerySet[MonetaryAccount]:
 
 def account_ids_of(*, customer: User) -> QuerySet[MonetaryAccount, int]:
     """The ids of `accounts_of`, as a subquery for "rows under the customer's accounts"."""
-    return accounts_of(customer=customer).values("pk")
+    return accounts_of(customer=customer).values_list("pk", flat=True)
 
 
 def active_accounts_of(*, customer: User) -> QuerySet[MonetaryAccount]:

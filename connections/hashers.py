@@ -6,9 +6,13 @@ slow key-derivation function protects nothing that a single salted SHA-256 does 
 """
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.hashers import BasePasswordHasher, mask_hash
 from django.utils.crypto import constant_time_compare
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ClientSecretHasher(BasePasswordHasher):
@@ -29,7 +33,7 @@ class ClientSecretHasher(BasePasswordHasher):
         decoded = self.decode(encoded)
         return constant_time_compare(encoded, self.encode(password, decoded["salt"]))
 
-    def safe_summary(self, encoded: str) -> dict[str, str]:
+    def safe_summary(self, encoded: str) -> dict["StrOrPromise", object]:
         decoded = self.decode(encoded)
         return {
             "algorithm": decoded["algorithm"],

@@ -113,7 +113,7 @@ class ConnectionQuerySet(models.QuerySet["Connection"]):
         return self.filter(revoked_at__isnull=True, expires_at__gt=timezone.now())
 
 
-class Connection(models.Model):  # type: ignore[django-manager-missing]  # swapped token models
+class Connection(models.Model):
     """One customer's authorization of one application: what it may do, on which accounts."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="connections")
@@ -179,10 +179,13 @@ class HashedCodeField(models.CharField):
     PREFIX = "sha256$"
 
     def get_prep_value(self, value: object) -> str | None:
-        value = super().get_prep_value(value)
-        if value is None or not isinstance(value, str) or value.startswith(self.PREFIX):
-            return value
-        return self.PREFIX + hashlib.sha256(value.encode("utf-8")).hexdigest()
+        prepared = super().get_prep_value(value)
+        if prepared is None:
+            return None
+        code = str(prepared)
+        if code.startswith(self.PREFIX):
+            return code
+        return self.PREFIX + hashlib.sha256(code.encode("utf-8")).hexdigest()
 
 
 class Grant(AbstractGrant):
@@ -197,18 +200,14 @@ class Grant(AbstractGrant):
 
 
 class AccessToken(AbstractAccessToken):
-    connection = models.ForeignKey(
-        Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="access_tokens"
-    )
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
 
     class Meta(AbstractAccessToken.Meta):
         swappable = "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL"
 
 
 class RefreshToken(AbstractRefreshToken):
-    connection = models.ForeignKey(
-        Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="refresh_tokens"
-    )
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
 
     class Meta(AbstractRefreshToken.Meta):
         swappable = "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL"

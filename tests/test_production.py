@@ -18,6 +18,8 @@ from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import CLIENT_ID, CLIENT_SECRET, make_application
 from tests.factories import PASSWORD, make_account
 
+pytestmark = pytest.mark.slow
+
 SECRET = "x" * 20 + "-production-test-secret-key-0123456789"
 
 

@@ -10,6 +10,7 @@ from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import exceptions
 from rest_framework.request import Request
 
+from bank.core.errors import ErrorCode
 from connections.models import AccessToken, Connection
 from connections.services.connections import connection_touch
 
@@ -34,7 +35,7 @@ class ConnectionAuthentication(OAuth2Authentication):
                 error = getattr(request, "oauth2_error", {}) or {}
                 raise exceptions.AuthenticationFailed(
                     error.get("error_description") or "The access token is invalid, expired or revoked.",
-                    code="invalid_token",
+                    code=ErrorCode.INVALID_TOKEN,
                 )
             return None
         user, token = result

@@ -61,10 +61,30 @@ class AmountSchema(serializers.Serializer):
     currency = serializers.CharField(help_text='ISO 4217; "EUR".')
 
 
+type Money = tuple[Decimal, str]  # an amount and its currency, as a row holds them
+
+
 @extend_schema_field(AmountSchema)
-class AmountField(serializers.Field[Decimal, Mapping[str, str], dict[str, str], models.Model]):
-    """An Amount. Reads the model's `currency` beside the amount; in requests it must be positive
-    (or, with `allow_zero`, not negative)."""
+class AmountOutField(serializers.Field[Money, Money, dict[str, str], models.Model]):
+    """An Amount in a response: the row's amount with the row's `currency` beside it."""
+
+    def __init__(self, *, allow_null: bool = False, source: str | None = None, help_text: str | None = None) -> None:
+        super().__init__(allow_null=allow_null, source=source, help_text=help_text, read_only=True)
+
+    def get_attribute(self, instance: models.Model) -> Money | None:
+        # The row holds the bare amount under `source`; pair it with the row's currency.
+        amount = cast(Decimal | None, super().get_attribute(instance))
+        return None if amount is None else (amount, getattr(instance, "currency", settings.BANK_CURRENCY))
+
+    def to_representation(self, value: Money) -> dict[str, str]:
+        amount, currency = value
+        return {"value": format_amount(amount), "currency": currency}
+
+
+@extend_schema_field(AmountSchema)
+class AmountField(serializers.Field[Decimal, object, dict[str, str], models.Model]):
+    """An Amount in a request: positive (or, with `allow_zero`, not negative), a string value with two
+    decimals, in the bank's currency."""
 
     default_error_messages = {
         "invalid": 'An amount is an object: {{"value": "12.50", "currency": "EUR"}}.',
@@ -74,25 +94,12 @@ class AmountField(serializers.Field[Decimal, Mapping[str, str], dict[str, str], 
         "currency": "The only currency is {currency}.",
     }
 
-    def __init__(
-        self,
-        *,
-        allow_zero: bool = False,
-        allow_null: bool = False,
-        required: bool = True,
-        source: str | None = None,
-        help_text: str | None = None,
-    ) -> None:
+    def __init__(self, *, allow_zero: bool = False, required: bool = True, help_text: str | None = None) -> None:
         self.allow_zero = allow_zero
-        super().__init__(allow_null=allow_null, required=required, source=source, help_text=help_text)
+        super().__init__(required=required, help_text=help_text)
 
-    def get_attribute(self, instance: models.Model) -> tuple[Decimal, str] | None:
-        value = super().get_attribute(instance)
-        return None if value is None else (value, getattr(instance, "currency", settings.BANK_CURRENCY))
-
-    def to_representation(self, value: tuple[Decimal, str]) -> dict[str, str]:  # type: ignore[override]
-        amount, currency = value
-        return {"value": format_amount(amount), "currency": currency}
+    def to_representation(self, value: Decimal) -> dict[str, str]:
+        return {"value": format_amount(value), "currency": settings.BANK_CURRENCY}
 
     def to_internal_value(self, data: object) -> Decimal:
         if not isinstance(data, dict) or set(data) != {"value", "currency"}:
@@ -124,25 +131,29 @@ class PointerSerializer(StrictSerializer[Pointer]):
             try:
                 attrs["value"] = normalise_iban(attrs["value"])
             except ValidationFailed as exc:
-                raise serializers.ValidationError({"value": [exc.message]}, code="invalid_iban") from exc
+                raise serializers.ValidationError({"value": [exc.message]}, code=ErrorCode.INVALID_IBAN) from exc
             if not attrs.get("name", "").strip():
-                raise serializers.ValidationError({"name": ["A name is required with an IBAN."]}, code="required")
+                raise serializers.ValidationError(
+                    {"name": ["A name is required with an IBAN."]}, code=ErrorCode.REQUIRED
+                )
         else:
             try:
                 validate_email(attrs["value"])
             except Exception as exc:
-                raise serializers.ValidationError({"value": ["Enter a valid email address."]}, code="invalid") from exc
+                raise serializers.ValidationError(
+                    {"value": ["Enter a valid email address."]}, code=ErrorCode.INVALID
+                ) from exc
         return attrs
 
 
 @extend_schema_field(PointerSerializer)
-class PointerOutField(serializers.Field[Pointer, Pointer, Pointer, models.Model]):
+class PointerOutField(serializers.Field[Counterparty, object, Pointer, Counterparty]):
     """The Pointer stored on a row (its counterparty_* columns)."""
 
     def __init__(self) -> None:
         super().__init__(source="*", read_only=True)
 
-    def to_representation(self, instance: Counterparty) -> Pointer:  # type: ignore[override]
+    def to_representation(self, instance: Counterparty) -> Pointer:
         return {
             "type": instance.counterparty_type,
             "value": instance.counterparty_value,

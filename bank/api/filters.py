@@ -7,6 +7,7 @@ from django import forms
 from django.db.models import QuerySet
 from django_filters.fields import IsoDateTimeField
 
+from bank.core.errors import ErrorCode
 from bank.models import Card, CardStatus, DraftPayment, DraftStatus, MonetaryAccount, Payment, RequestStatus
 
 
@@ -19,7 +20,7 @@ class UtcIsoDateTimeField(IsoDateTimeField):
         try:
             return cleaned.astimezone(UTC) if cleaned is not None else None
         except OverflowError as exc:
-            raise forms.ValidationError("This time is out of range.", code="invalid") from exc
+            raise forms.ValidationError("This time is out of range.", code=ErrorCode.INVALID) from exc
 
 
 class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):

@@ -16,6 +16,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Concatenate
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, IntegrityError, transaction
@@ -107,17 +108,19 @@ def _release(claimed: IdempotencyKey) -> None:
             db_connection.close()
 
 
-def idempotent(method: Callable[..., Response]) -> Callable[..., Response]:
+def idempotent[V: APIView, **P](
+    method: Callable[Concatenate[V, Request, P], Response],
+) -> Callable[Concatenate[V, Request, P], Response]:
     """Wrap a viewset's creating action: `create(self, request, *args, **kwargs)`."""
 
     @functools.wraps(method)
-    def wrapper(view: APIView, request: Request, *args: object, **kwargs: object) -> Response:
+    def wrapper(view: V, request: Request, *args: P.args, **kwargs: P.kwargs) -> Response:
         key = request.headers.get(HEADER)
         if key is None:
             return method(view, request, *args, **kwargs)
         if not KEY_PATTERN.match(key):
             raise exceptions.ValidationError(
-                {HEADER: [exceptions.ErrorDetail("1 to 64 visible ASCII characters.", code="invalid")]}
+                {HEADER: [exceptions.ErrorDetail("1 to 64 visible ASCII characters.", code=ErrorCode.INVALID)]}
             )
         claimed = _claim(connection=request_connection(request), key=key, fingerprint=_fingerprint(request))
         if isinstance(claimed, Response):

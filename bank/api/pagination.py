@@ -5,6 +5,8 @@ from rest_framework import exceptions
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
+from bank.core.errors import ErrorCode
+
 MAX_PAGE_SIZE = 200
 
 
@@ -20,7 +22,11 @@ class NewestFirstCursorPagination(CursorPagination):
             return self.page_size
         if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
             raise exceptions.ValidationError(
-                {"page_size": [exceptions.ErrorDetail(f"A whole number from 1 to {MAX_PAGE_SIZE}.", code="invalid")]}
+                {
+                    "page_size": [
+                        exceptions.ErrorDetail(f"A whole number from 1 to {MAX_PAGE_SIZE}.", code=ErrorCode.INVALID)
+                    ]
+                }
             )
         return int(raw)
 
@@ -29,5 +35,9 @@ class NewestFirstCursorPagination(CursorPagination):
             return super().decode_cursor(request)
         except exceptions.NotFound as exc:  # DRF says 404; a malformed cursor is bad input
             raise exceptions.ValidationError(
-                {"cursor": [exceptions.ErrorDetail("Use the next or previous link as given.", code="invalid_cursor")]}
+                {
+                    "cursor": [
+                        exceptions.ErrorDetail("Use the next or previous link as given.", code=ErrorCode.INVALID_CURSOR)
+                    ]
+                }
             ) from exc

@@ -50,7 +50,7 @@ class HasActionScopes(TokenMatchesOASRequirements):
             # A method that the router did not map to an action (PUT, DELETE, OPTIONS here):
             # its only handler answers 405 and runs nothing.
             return True
-        if super().has_permission(request, view):  # type: ignore[no-untyped-call]  # the toolkit is untyped
+        if super().has_permission(request, view):
             return True
         raise InsufficientScope(scopes_for(view))
 

@@ -16,10 +16,8 @@ from bank.core.http import FieldErrors, problem
 
 logger = logging.getLogger(__name__)
 
-type ErrorTree = str | exceptions.ErrorDetail | list[ErrorTree] | dict[str, ErrorTree]
 
-
-def _field_errors(data: ErrorTree, prefix: str = "") -> FieldErrors:
+def _field_errors(data: object, prefix: str = "") -> FieldErrors:
     """Flatten DRF's nested error structure into [{field, code, detail}]."""
     if isinstance(data, dict):
         return [

@@ -57,7 +57,7 @@ class BankAutoSchema(AutoSchema):
             return [*codes, *(["404"] if "{" in self.path else [])]
         return ["400", *codes, "404", "409", "422"]
 
-    def get_override_parameters(self) -> list[OpenApiParameter]:
+    def get_override_parameters(self) -> list[OpenApiParameter | serializers.Serializer | type[serializers.Serializer]]:
         parameters = list(super().get_override_parameters())
         for name in ("account_pk", "id"):
             if f"{{{name}}}" in self.path:

@@ -5,6 +5,7 @@ loaded with everything they need (no query from a serializer)."""
 from decimal import Decimal
 from typing import NotRequired, TypedDict
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bank.core.errors import ErrorCode
@@ -29,7 +30,7 @@ from bank.vocabulary import (
     REASON_MAX,
 )
 
-from .fields import AmountField, PointerOutField, PointerSerializer, StrictSerializer
+from .fields import AmountField, AmountOutField, PointerOutField, PointerSerializer, StrictSerializer
 
 # What each input serializer's `parse` returns: the shape the services take.
 
@@ -92,9 +93,9 @@ class MonetaryAccountSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=AccountType.choices)
     description = serializers.CharField()
     iban = serializers.CharField()
-    balance = AmountField()
+    balance = AmountOutField()
     status = serializers.CharField()
-    savings_goal = AmountField(allow_null=True, help_text="Savings accounts only.")
+    savings_goal = AmountOutField(allow_null=True, help_text="Savings accounts only.")
     co_owners = CoOwnerSerializer(many=True, help_text="Joint accounts only.")
     created = serializers.DateTimeField()
 
@@ -121,10 +122,10 @@ class MonetaryAccountCreateSerializer(StrictSerializer[AccountCreate]):
 class PaymentSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     monetary_account_id = serializers.IntegerField()
-    amount = AmountField(help_text="Signed from the account's side: negative for money out.")
+    amount = AmountOutField(help_text="Signed from the account's side: negative for money out.")
     description = serializers.CharField()
     counterparty_alias = PointerOutField()
-    balance_after_mutation = AmountField(source="balance_after")
+    balance_after_mutation = AmountOutField(source="balance_after")
     created = serializers.DateTimeField()
 
 
@@ -144,7 +145,7 @@ class PaymentCreateSerializer(StrictSerializer[Transfer]):
 
 
 class DraftEntrySerializer(serializers.Serializer):
-    amount = AmountField()
+    amount = AmountOutField()
     counterparty_alias = PointerOutField()
     description = serializers.CharField()
 
@@ -195,7 +196,7 @@ class CardSerializer(serializers.Serializer):
     expiry_date = serializers.DateField()
     primary_account_id = serializers.IntegerField()
     secondary_account_id = serializers.IntegerField(allow_null=True)
-    limits = AmountField(source="daily_limit", help_text="The daily spending limit.")
+    limits = AmountOutField(source="daily_limit", help_text="The daily spending limit.")
     created = serializers.DateTimeField()
 
 
@@ -225,7 +226,7 @@ class CardUpdateSerializer(StrictSerializer[CardUpdate]):
 class RequestInquirySerializer(serializers.Serializer):
     id = serializers.IntegerField()
     monetary_account_id = serializers.IntegerField()
-    amount = AmountField()
+    amount = AmountOutField()
     counterparty_alias = PointerOutField()
     description = serializers.CharField()
     status = serializers.ChoiceField(choices=RequestStatus.choices)
@@ -246,10 +247,14 @@ class RequestInquiryUpdateSerializer(StrictSerializer[StatusUpdate]):
     status = serializers.ChoiceField(choices=[(RequestStatus.REVOKED, "Revoked")])
 
 
-class RequesterField(PointerOutField):
+@extend_schema_field(PointerSerializer)
+class RequesterField(serializers.Field[RequestResponse, object, Pointer, RequestResponse]):
     """The requester of a payment request, as the payer sees them: their account's IBAN and name."""
 
-    def to_representation(self, instance: RequestResponse) -> Pointer:  # type: ignore[override]
+    def __init__(self) -> None:
+        super().__init__(source="*", read_only=True)
+
+    def to_representation(self, instance: RequestResponse) -> Pointer:
         inquiry = instance.inquiry
         return {
             "type": CounterpartyType.IBAN,
@@ -261,7 +266,7 @@ class RequesterField(PointerOutField):
 class RequestResponseSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     monetary_account_id = serializers.IntegerField()
-    amount = AmountField(source="inquiry.amount")
+    amount = AmountOutField(source="inquiry.amount")
     counterparty_alias = RequesterField()
     description = serializers.CharField(source="inquiry.description")
     status = serializers.ChoiceField(choices=RequestStatus.choices)

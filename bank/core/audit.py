@@ -2,6 +2,7 @@
 a token, code, secret or card number. Who acted is typed: the person (`actor`), the customer whose
 data it is, and the app's connection when an app acted."""
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
@@ -13,7 +14,7 @@ from bank.vocabulary import ActorType, AuditAction
 if TYPE_CHECKING:
     from connections.models import Application, Connection
 
-type AuditValue = str | int | bool | list[AuditValue] | dict[str, AuditValue] | None
+type AuditValue = str | int | bool | Sequence[AuditValue] | Mapping[str, AuditValue] | None
 type AuditData = dict[str, AuditValue]
 
 

@@ -12,6 +12,7 @@ class ErrorCode(StrEnum):
 
     # Shape of the request
     INVALID = "invalid"
+    REQUIRED = "required"
     UNKNOWN_FIELD = "unknown_field"
     READ_ONLY_FIELD = "read_only_field"
     FIELD_NOT_ALLOWED = "field_not_allowed"

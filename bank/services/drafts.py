@@ -36,7 +36,7 @@ class DraftEntryInput(TypedDict):
 
 
 # What an answered draft's status becomes the code of a refusal to answer it again.
-ALREADY = {
+ALREADY: dict[str, ErrorCode] = {
     DraftStatus.ACCEPTED: ErrorCode.DRAFT_ACCEPTED,
     DraftStatus.REJECTED: ErrorCode.DRAFT_REJECTED,
     DraftStatus.CANCELLED: ErrorCode.DRAFT_CANCELLED,

@@ -26,7 +26,7 @@ from .rules import (
 if TYPE_CHECKING:
     from connections.models import Connection
 
-ALREADY = {
+ALREADY: dict[str, ErrorCode] = {
     RequestStatus.ACCEPTED: ErrorCode.REQUEST_ACCEPTED,
     RequestStatus.REJECTED: ErrorCode.REQUEST_REJECTED,
     RequestStatus.REVOKED: ErrorCode.REQUEST_REVOKED,

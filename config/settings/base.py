@@ -267,30 +267,31 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+
 # Logs go to stdout: plain lines locally, one JSON object per line where LOG_FORMAT=json (production).
 # oauthlib logs authorization codes and tokens at DEBUG: it never logs below WARNING here, whatever
 # LOG_LEVEL says (tests/security/test_web.py greps the logs for secrets).
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+def logging_config(log_format: str) -> dict[str, object]:
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            },
         },
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            "formatter": os.environ.get("LOG_FORMAT", "plain"),
-        }
-    },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "oauthlib": {"level": "WARNING"},
-        "oauth2_provider": {"level": "INFO"},
-    },
-}
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": log_format}
+        },
+        "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+        "loggers": {
+            "oauthlib": {"level": "WARNING"},
+            "oauth2_provider": {"level": "INFO"},
+        },
+    }
+
+
+LOGGING = logging_config(os.environ.get("LOG_FORMAT", "plain"))

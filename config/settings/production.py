@@ -5,7 +5,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env_bool, env_list
+from .base import env_bool, env_list, logging_config
 
 DEBUG = False
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
@@ -23,8 +23,7 @@ BANK_DEMO_DATA_ALLOWED = False
 DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("DB_CONN_MAX_AGE", "60"))
 
 # One JSON object per log line on stdout, for the log collector.
-LOGGING_FORMAT = os.environ.get("LOG_FORMAT", "json")
-LOGGING["handlers"]["console"]["formatter"] = LOGGING_FORMAT  # type: ignore[index]
+LOGGING = logging_config(os.environ.get("LOG_FORMAT", "json"))
 
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -117,6 +117,7 @@ PROFILES = {
 SCALE = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "0"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", PROFILES)
 def test_the_api_keeps_to_its_schema_and_never_fails(customer, connect, profile):
     """Every operation, with generated input (bounded), through the WSGI app: no 500, no response

@@ -27,8 +27,6 @@ CHROMIUM_ARGS = [
 # `make screenshots` sets this to write each page's picture into docs/.
 SCREENSHOTS = os.environ.get("SCREENSHOTS_DIR")
 
-pytestmark = [pytest.mark.postgres]
-
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:

@@ -26,7 +26,7 @@ from tests.factories import PASSWORD, make_account
 
 from .conftest import check_page, log_in
 
-pytestmark = [pytest.mark.postgres]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 
 @pytest.fixture

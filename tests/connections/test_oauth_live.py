@@ -23,6 +23,7 @@ def hidden_fields(html: str) -> dict[str, str]:
 # Transactional tests need PostgreSQL: Django flushes SQLite with DELETE, which the ledger's
 # append-only triggers refuse (PostgreSQL's TRUNCATE does not fire them).
 @pytest.mark.postgres
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_authlib_client_completes_the_flow_and_refreshes(live_server, alice, account_for):
     main = account_for(alice, balance="10.00")

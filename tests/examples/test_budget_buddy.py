@@ -18,7 +18,7 @@ from connections.services.connections import connection_revoke
 from tests.connections.oauth_helpers import make_application
 from tests.factories import PASSWORD, make_account
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CLIENT_ID, CLIENT_SECRET = "demo-budget-app", "demo-budget-secret"
 

@@ -84,6 +84,7 @@ def blocked_backend_pid(admin: psycopg.Connection, timeout: float = 10) -> int:
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_killed_mid_request_changes_nothing_and_the_retry_works(alice, connect, live_server):
     main = make_account(alice, balance="100.00")

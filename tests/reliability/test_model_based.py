@@ -25,7 +25,7 @@ from bench.tokens import issue_token
 from tests.connections.oauth_helpers import make_application
 from tests.factories import StaffFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 EXTERNAL_IBAN = "DE89370400440532013000"
 amounts = st.integers(min_value=1, max_value=60_00).map(lambda cents: Decimal(cents) / 100)

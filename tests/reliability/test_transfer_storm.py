@@ -12,6 +12,7 @@ TRANSFERS, CLIENTS, BATCHES = 1_600, 16, 4
 
 
 @pytest.mark.postgres
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_storm_of_transfers_through_two_servers_loses_no_money():
     customers = prepare(customers=5, accounts_each=4)

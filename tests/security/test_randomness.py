@@ -1,18 +1,21 @@
 """Tokens, codes and secrets are unique and carry at least 128 bits of randomness: a thousand of each,
-from the generators the server really uses (and, for tokens, from the token endpoint itself)."""
+drawn through the bank's own code: tokens from the token endpoint, codes from the authorization
+server the bank configures, client ids and secrets from the developers' registration service."""
 
 import math
 import string
 
 import pytest
-from oauth2_provider.generators import generate_client_id, generate_client_secret
+from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauth2_provider.settings import oauth2_settings
 from oauthlib import common
 
+from connections.models import Application
+from connections.services.applications import application_register
 from tests.connections.oauth_helpers import consent, exchange, make_application, refresh
-from tests.factories import make_account
+from tests.factories import UserFactory, make_account
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 ALPHABET = set(common.UNICODE_ASCII_CHARACTER_SET)  # 62 letters and digits
 
@@ -46,7 +49,9 @@ def test_a_thousand_codes_are_unique_and_unguessable(client, alice):
     make_account(alice)
     make_application()
     real = consent(client, alice).code  # what the authorization endpoint really issues
-    codes = [real] + [common.generate_token() for _ in range(999)]  # the same generator, oauthlib's
+    grant = get_oauthlib_core().server.auth_grant  # the authorization-code grant the bank configures
+    request = common.Request("https://bank.example/o/authorize/")
+    codes = [real] + [grant.create_authorization_code(request)["code"] for _ in range(999)]
 
     assert len(set(codes)) == 1000
     assert len(real) == len(codes[1])
@@ -54,8 +59,19 @@ def test_a_thousand_codes_are_unique_and_unguessable(client, alice):
 
 
 def test_a_thousand_client_secrets_and_ids_are_unique_and_unguessable():
-    secrets = [generate_client_secret() for _ in range(1000)]
-    ids = [generate_client_id() for _ in range(1000)]
+    developer = UserFactory()
+    registered = [
+        application_register(
+            developer=developer,
+            name=f"App {n}",
+            website="https://app.example",
+            redirect_uris="https://app.example/callback",
+            client_type=Application.CLIENT_CONFIDENTIAL,
+        )
+        for n in range(1000)
+    ]
+    secrets = [secret for _, secret in registered]
+    ids = [application.client_id for application, _ in registered]
     alphabet = set(string.ascii_letters + string.digits)
 
     assert len(set(secrets)) == 1000 and len(set(ids)) == 1000
