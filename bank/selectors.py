@@ -9,6 +9,7 @@ another customer's row is never in the result.
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import NotRequired, TypedDict
 
@@ -23,6 +24,7 @@ from .core.errors import ErrorCode, ValidationFailed
 from .models import (
     AccountStatus,
     AccountType,
+    AuditEvent,
     CoOwner,
     CoOwnerStatus,
     CounterpartyType,
@@ -34,10 +36,25 @@ from .models import (
     RequestResponse,
     RequestStatus,
 )
+from .vocabulary import AuditAction
 
 
 def display_name(user: User) -> str:
     return user.get_full_name() or user.username
+
+
+KNOWN_ADDRESS_MEMORY = timedelta(days=90)
+
+
+def logged_in_from_before(*, username: str, address: str) -> bool:
+    """Whether the customer with this username logged in from this address in the last 90 days
+    (their own address, which a lockout aimed at their username must spare)."""
+    return AuditEvent.objects.filter(
+        action=AuditAction.LOGIN,
+        customer__username=username,
+        data__ip=address,
+        created__gte=timezone.now() - KNOWN_ADDRESS_MEMORY,
+    ).exists()
 
 
 # --- Accounts ---------------------------------------------------------------------------------

@@ -8,13 +8,13 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from .core.audit import audit_record
+from .core.http import client_address
+from .services.security import login_failure_count
 from .vocabulary import ActorType, AuditAction
 
 
 def _address(request: HttpRequest | None) -> str:
-    if request is None:
-        return ""
-    return getattr(request, "axes_ip_address", None) or request.META.get("REMOTE_ADDR", "")
+    return client_address(request) if request is not None else ""
 
 
 @receiver(user_logged_in)
@@ -39,6 +39,7 @@ def audit_login_failure(
     sender: object, credentials: dict[str, str], request: HttpRequest | None = None, **kwargs: object
 ) -> None:
     username = str(credentials.get("username", ""))[:150]
+    login_failure_count(request=request, username=username)
     user = get_user_model().objects.filter(username=username).first()
     audit_record(
         action=AuditAction.LOGIN_FAILED,

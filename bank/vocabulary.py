@@ -23,6 +23,8 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILED = "auth.login_failed", "Failed to log in"
     LOGOUT = "auth.logout", "Logged out"
     STEP_UP_FAILED = "auth.step_up_failed", "Gave a wrong password to confirm"
+    PASSWORD_GUESSES_LOCKED = "auth.password_guesses_locked", "Ran out of password guesses"
+    PASSWORD_CHANGED = "auth.password_changed", "Changed the password"
     # Accounts and money
     ACCOUNT_OPENED = "account.opened", "Opened an account"
     ACCOUNT_DEPOSIT = "account.deposit", "Recorded a deposit"

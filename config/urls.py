@@ -5,9 +5,10 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.decorators.cache import never_cache
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
-from oauth2_provider.views import OAuthServerMetadataView
 
+from bank.forms import BankPasswordChangeForm
 from connections.urls import OAUTH_NAMESPACE, oauth_urlpatterns, page_urlpatterns
+from connections.views.oauth import BankServerMetadataView
 
 urlpatterns = [
     path("", include("bank.urls")),
@@ -16,16 +17,21 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password/",
-        never_cache(auth_views.PasswordChangeView.as_view(success_url="/profile/settings/security/")),
+        never_cache(
+            auth_views.PasswordChangeView.as_view(
+                form_class=BankPasswordChangeForm, success_url="/profile/settings/security/"
+            )
+        ),
         name="password_change",
     ),
     path("admin/", admin.site.urls),
     path("o/", include((oauth_urlpatterns, OAUTH_NAMESPACE))),
-    path(".well-known/oauth-authorization-server", OAuthServerMetadataView.as_view(), name="oauth-metadata"),
+    path(".well-known/oauth-authorization-server", BankServerMetadataView.as_view(), name="oauth-metadata"),
     path("api/v1/", include("bank.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
 
+handler400 = "bank.core.http.bad_request"
 handler404 = "bank.core.http.not_found"
 handler500 = "bank.core.http.server_error"

@@ -3,7 +3,6 @@
 from django import forms
 from django.contrib.auth.models import User
 from django.http import QueryDict
-from oauth2_provider.forms import AllowForm
 
 from bank.models import MonetaryAccount
 from bank.selectors import active_accounts_of
@@ -13,10 +12,13 @@ from . import scopes as scope_table
 from .models import Application
 
 
-class ConsentForm(AllowForm):
-    """The toolkit's consent form, with the scopes and the accounts as checkboxes, and what the app
-    asked for in a signed field (so a posted scope can only narrow the grant)."""
+class ConsentForm(forms.Form):
+    """What the customer decides on the consent screen: Allow or Deny, the scopes and the accounts as
+    checkboxes. Everything about the request itself (client, redirect URI, state, PKCE) travels in
+    `requested`, signed when the validated request was shown: nothing posted can redirect elsewhere
+    or widen the grant."""
 
+    allow = forms.BooleanField(required=False)
     scope = forms.MultipleChoiceField(choices=[(name, name) for name in scope_table.ALL], required=False)
     accounts = forms.TypedMultipleChoiceField(coerce=int, required=False, choices=[])
     requested = forms.CharField(widget=forms.HiddenInput())

@@ -74,7 +74,9 @@ class Application(AbstractApplication):
         return ["https", "http"]
 
     def redirect_uri_allowed(self, uri: str) -> bool:
-        return redirect_uri_scheme_allowed(uri) and super().redirect_uri_allowed(uri)
+        """Exact string match against a registered URI: no other path, query or port, loopback
+        included (the toolkit would let a loopback URI take any port)."""
+        return redirect_uri_scheme_allowed(uri) and uri in self.redirect_uris.split()
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
@@ -92,11 +94,6 @@ class Application(AbstractApplication):
             errors["allowed_scopes"] = [f"Unknown scopes: {', '.join(sorted(unknown))}"]
         if errors:
             raise ValidationError(errors)
-
-    @property
-    def redirect_host(self) -> str:
-        first = self.redirect_uris.split()[0] if self.redirect_uris.split() else ""
-        return urlsplit(first).netloc
 
 
 class RevokedBy(models.TextChoices):

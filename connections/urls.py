@@ -17,7 +17,7 @@ oauth_urlpatterns = [
     path("authorize/", oauth.BankAuthorizationView.as_view(), name="authorize"),
     path("token/", oauth.BankTokenView.as_view(), name="token"),
     path("revoke_token/", toolkit.RevokeTokenView.as_view(), name="revoke-token"),
-    path("introspect/", toolkit.IntrospectTokenView.as_view(), name="introspect"),
+    path("introspect/", oauth.BankIntrospectTokenView.as_view(), name="introspect"),
 ]
 
 CONNECTIONS = "profile/settings/security/app-connections/"

@@ -1,5 +1,6 @@
 """The production settings and the container's start command, run outside Docker."""
 
+import concurrent.futures
 import contextlib
 import json
 import re
@@ -61,9 +62,9 @@ BEHIND_TLS = {"X-Forwarded-Proto": "https"}
 
 
 @contextlib.contextmanager
-def production_servers(count: int) -> Iterator[list[str]]:
+def production_servers(count: int, **settings: str) -> Iterator[list[str]]:
     """`count` processes of the production command, sharing this run's database and Redis, with the
-    static files collected as the Dockerfile does."""
+    static files collected as the Dockerfile does, and `settings` in their environment."""
     redis.Redis.from_url(REDIS_URL).flushdb()
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=production_env(), check=True
@@ -77,6 +78,7 @@ def production_servers(count: int) -> Iterator[list[str]]:
                 REDIS_URL=REDIS_URL,
                 GUNICORN_BIND=f"127.0.0.1:{port}",
                 GUNICORN_WORKERS="2",
+                **settings,
             )
             stack.enter_context(running(GUNICORN, env=env, ready_url=f"http://127.0.0.1:{port}/healthz"))
             urls.append(f"http://127.0.0.1:{port}")
@@ -175,3 +177,98 @@ def test_production_logs_are_json_lines_on_stdout():
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert {"level": "WARNING", "logger": "bank", "message": "hello world"}.items() <= lines[-1].items()
     assert "time" in lines[-1]
+
+
+def with_production_password(*customers) -> None:
+    """The production settings hash passwords with PBKDF2 (the tests' fast hasher is not among them)."""
+    for customer in customers:
+        customer.password = PBKDF2PasswordHasher().encode(PASSWORD, PBKDF2PasswordHasher().salt())
+        customer.save(update_fields=["password"])
+
+
+def log_in(url: str, username: str, password: str, *, forwarded_for: str = "") -> httpx.Response:
+    """The login form, as a browser behind the load balancer posts it (the balancer adds the
+    client's address to X-Forwarded-For)."""
+    headers = {**BEHIND_TLS, **({"X-Forwarded-For": forwarded_for} if forwarded_for else {})}
+    with httpx.Client(base_url=url, headers=headers) as client:
+        page = client.get("/accounts/login/")
+        jar = cookies_of(page)
+        csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        assert csrf, page.text[:300]
+        origin = f"https://{url.removeprefix('http://')}"
+        response = client.post(
+            "/accounts/login/",
+            data={"username": username, "password": password, "csrfmiddlewaretoken": csrf.group(1)},
+            headers={"Referer": f"{origin}/accounts/login/", "Origin": origin, **cookie_header(jar)},
+        )
+        response.extensions["jar"] = jar | cookies_of(response)
+        return response
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_behind_a_proxy_a_lockout_spares_the_customer_and_rotation_buys_no_guesses(alice, bob):
+    with_production_password(alice, bob)
+    home, attacker = "198.51.100.20", "203.0.113.66"
+    limits = {
+        "TRUSTED_PROXY_COUNT": "1",
+        "LOGIN_FAILURES_PER_USERNAME": "8/15min",
+        "LOGIN_FAILURES_PER_ADDRESS": "10/15min",
+    }
+    with production_servers(1, **limits) as (url,):
+        assert log_in(url, "alice", PASSWORD, forwarded_for=home).status_code == 302
+
+        # Five wrong passwords from one address lock alice there, and only there. What the client
+        # writes into X-Forwarded-For itself is ignored: the balancer's entry is the last one.
+        answers = [log_in(url, "alice", "wrong", forwarded_for=f"{home}, {attacker}").status_code for _ in range(5)]
+        assert answers == [200, 200, 200, 200, 429]  # the fifth failure locks
+        assert log_in(url, "alice", PASSWORD, forwarded_for=attacker).status_code == 429
+        assert log_in(url, "alice", PASSWORD, forwarded_for=home).status_code == 302
+
+        # Rotating addresses does not buy more guesses: past 8 failures for her username, a new
+        # address is refused even with the right password; her own address still works.
+        for n in range(3):
+            log_in(url, "alice", "wrong", forwarded_for=f"203.0.113.{100 + n}")
+        assert log_in(url, "alice", PASSWORD, forwarded_for="203.0.113.150").status_code == 429
+        assert log_in(url, "alice", PASSWORD, forwarded_for=home).status_code == 302
+
+        # One address that fails for many usernames is locked for everyone.
+        for n in range(10):
+            log_in(url, f"nobody-{n}", "wrong", forwarded_for="192.0.2.50")
+        assert log_in(url, "bob", PASSWORD, forwarded_for="192.0.2.50").status_code == 429
+        assert log_in(url, "bob", PASSWORD, forwarded_for="192.0.2.51").status_code == 302
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_step_up_limit_holds_across_processes(alice):
+    from bank.models import AuditEvent, DraftPayment
+    from bank.services.drafts import draft_payment_create
+
+    with_production_password(alice)
+    main = make_account(alice, balance="50.00")
+    entry = {"amount": "5.00", "counterparty_alias": {"type": "IBAN", "value": "DE89370400440532013000", "name": "X"}}
+    draft = draft_payment_create(customer=alice, source=main, entries=[entry], actor=alice)
+
+    with production_servers(2) as urls:
+        jar = log_in(urls[0], "alice", PASSWORD).extensions["jar"]
+
+        def guess(n: int) -> int:
+            url = urls[n % 2]
+            origin = f"https://{url.removeprefix('http://')}"
+            page = httpx.get(f"{url}/draft-payments/", headers={**BEHIND_TLS, **cookie_header(jar)})
+            csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+            assert csrf, page.text[:200]
+            response = httpx.post(
+                f"{url}/draft-payments/{draft.pk}/approve/",
+                data={"password": f"guess-{n}", "csrfmiddlewaretoken": csrf.group(1)},
+                headers={**BEHIND_TLS, **cookie_header(jar), "Referer": f"{origin}/draft-payments/", "Origin": origin},
+            )
+            return response.status_code
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=20) as pool:
+            answers = list(pool.map(guess, range(20)))
+
+    assert set(answers) == {303}
+    assert AuditEvent.objects.filter(action="auth.step_up_failed", customer=alice).count() == 5
+    assert DraftPayment.objects.get().status == "PENDING"

@@ -2,7 +2,9 @@
 form, the request type of a logged-in page, RFC 9457 problem details, and the 404 and 500 handlers
 (problem details under /api/, the bank's HTML pages elsewhere)."""
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views import defaults
@@ -21,6 +23,24 @@ def signed_in_user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User), "only for requests of a logged-in user"
     return user
+
+
+def client_address(request: HttpRequest) -> str:
+    """The address of the client, as the proxies the bank trusts saw it.
+
+    Behind `TRUSTED_PROXY_COUNT` proxies (a load balancer is one), each appends the address it
+    received the request from to X-Forwarded-For, so the client's is the one that many entries from
+    the right: what a client writes into the header itself sits further left and is ignored. With
+    no trusted proxy, the header is ignored altogether and the socket's peer is the client.
+    """
+    trusted = settings.TRUSTED_PROXY_COUNT
+    peer = request.META.get("REMOTE_ADDR", "")
+    if trusted <= 0:
+        return peer
+    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    if not forwarded:
+        return peer
+    return forwarded[-trusted] if len(forwarded) >= trusted else forwarded[0]
 
 
 def see_other(to: str, *args: int | str) -> HttpResponse:
@@ -75,6 +95,17 @@ def problem_response(status_code: int, code: str, detail: str) -> JsonResponse:
         status=status_code,
         content_type="application/problem+json",
     )
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """What Django refuses before any view runs (a malformed or oversized request)."""
+    if request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            return problem_response(
+                413, ErrorCode.REQUEST_TOO_LARGE, "The request body is larger than the bank accepts."
+            )
+        return problem_response(400, ErrorCode.INVALID, "The request could not be read.")
+    return defaults.bad_request(request, exception)
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

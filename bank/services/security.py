@@ -1,30 +1,55 @@
-"""Strong customer authentication for paying from the bank's own pages: the customer confirms with
-their password. Failures are audited and limited (5 in 15 minutes per customer), so a stolen
-session cannot guess its way to a payment."""
+"""Guessing limits. A session holder must not be able to guess the customer's password (confirming a
+payment, changing the password), and nobody may guess their way into an account at the login form.
 
+Every guess is counted atomically before the password is checked (`bank.core.limits`), so parallel
+requests, over any number of processes sharing the cache, get no more guesses than the limit.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.cache import cache
+from django.core.exceptions import PermissionDenied as LoginRefused
+from django.db import transaction
+from django.http import HttpRequest
 
 from bank.core.audit import audit_record
 from bank.core.errors import ErrorCode, PermissionDenied
+from bank.core.http import client_address
+from bank.core.limits import Limit
+from bank.selectors import logged_in_from_before
 from bank.vocabulary import ActorType, AuditAction
 
-MAX_FAILURES = 5
-WINDOW_SECONDS = 15 * 60
+# One budget for every place that checks the logged-in customer's password: the step-up before a
+# payment and the password-change form count against each other.
+PASSWORD_GUESSES = Limit(name="password-guesses", attempts=5, window=timedelta(minutes=15))
 
 
-def step_up_verify(*, customer: User, password: str, purpose: str) -> None:
-    key = f"step-up-failures:{customer.pk}"
-    if (cache.get(key) or 0) >= MAX_FAILURES:
+def password_confirm(
+    *, customer: User, password: str, purpose: str, act: str = "paying", unchanged: str = "nothing was paid"
+) -> None:
+    """The logged-in customer proves it is them by typing their password again (a step-up before a
+    payment, or the old password when changing it). Refuses once the budget is spent, without
+    looking at the password; every wrong one is audited. `act` names what is paused when the budget
+    is spent, `unchanged` what did not happen after a wrong password."""
+    who = str(customer.pk)
+    attempt = PASSWORD_GUESSES.hit(who)
+    if attempt > PASSWORD_GUESSES.attempts:
+        if attempt == PASSWORD_GUESSES.attempts + 1:  # the first refusal of the window, once
+            audit_record(
+                action=AuditAction.PASSWORD_GUESSES_LOCKED,
+                actor=customer,
+                customer=customer,
+                actor_type=ActorType.CUSTOMER,
+                data={"purpose": purpose},
+            )
         raise PermissionDenied(
-            "Too many wrong passwords. For your safety, paying is paused for 15 minutes.",
+            f"Too many wrong passwords. For your safety, {act} is paused for 15 minutes.",
             code=ErrorCode.STEP_UP_LOCKED,
         )
     if customer.check_password(password):
-        cache.delete(key)
+        PASSWORD_GUESSES.reset(who)
         return
-    cache.add(key, 0, timeout=WINDOW_SECONDS)
-    failures = cache.incr(key)
     audit_record(
         action=AuditAction.STEP_UP_FAILED,
         actor=customer,
@@ -32,7 +57,57 @@ def step_up_verify(*, customer: User, password: str, purpose: str) -> None:
         actor_type=ActorType.CUSTOMER,
         data={"purpose": purpose},
     )
+    left = PASSWORD_GUESSES.attempts - attempt
     raise PermissionDenied(
-        f"That password is not right; nothing was paid. {MAX_FAILURES - failures} attempts left.",
-        code=ErrorCode.STEP_UP_FAILED,
+        f"That password is not right; {unchanged}. {left} attempts left.", code=ErrorCode.STEP_UP_FAILED
     )
+
+
+@transaction.atomic
+def password_change(*, customer: User, new_password: str) -> None:
+    """Set a new password (the form has checked the old one with `password_confirm`)."""
+    customer.set_password(new_password)
+    customer.save(update_fields=["password"])
+    audit_record(action=AuditAction.PASSWORD_CHANGED, actor=customer, customer=customer, actor_type=ActorType.CUSTOMER)
+
+
+# --- The login form ---------------------------------------------------------------------------
+
+
+def login_failures_per_address() -> Limit:
+    return Limit.parse("login-address", settings.LOGIN_FAILURES_PER_ADDRESS)
+
+
+def login_failures_per_username() -> Limit:
+    return Limit.parse("login-username", settings.LOGIN_FAILURES_PER_USERNAME)
+
+
+def login_failure_count(*, request: HttpRequest | None, username: str) -> None:
+    """A failed login counts against its address and its username (django-axes counts the pair)."""
+    if request is not None:
+        login_failures_per_address().hit(client_address(request))
+    if username:
+        login_failures_per_username().hit(username.casefold())
+
+
+class LoginLimitsBackend:
+    """An authentication backend that authenticates nobody: it refuses, before any password is
+    checked, a login from an address that failed too often, or for a username that failed too
+    often from anywhere (unless from an address its customer logged in from before). The refusal
+    shows the lockout page of django-axes. (Not a BaseBackend: without `get_user` it is never the
+    backend a session is tied to.)"""
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: object
+    ) -> User | None:
+        if request is None or not username:
+            return None
+        address = client_address(request)
+        blocked = login_failures_per_address().exceeded(address) or (
+            login_failures_per_username().exceeded(username.casefold())
+            and not logged_in_from_before(username=username, address=address)
+        )
+        if blocked:
+            setattr(request, "axes_locked_out", True)  # noqa: B010  (django-axes shows its lockout page)
+            raise LoginRefused("Too many failed logins.")
+        return None

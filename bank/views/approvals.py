@@ -25,7 +25,7 @@ from bank.selectors import (
 )
 from bank.services.drafts import draft_payment_accept, draft_payment_reject
 from bank.services.payment_requests import request_response_accept, request_response_reject
-from bank.services.security import step_up_verify
+from bank.services.security import password_confirm
 
 
 def _answer(request: AuthenticatedHttpRequest, act: Callable[[], str], *, back_to: str) -> HttpResponse:
@@ -57,7 +57,11 @@ def draft_payments(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 def draft_payment_approve(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     def approve() -> str:
-        step_up_verify(customer=request.user, password=request.POST.get("password", ""), purpose=f"draft_payment:{pk}")
+        password_confirm(
+            customer=request.user,
+            password=request.POST.get("password", ""),
+            purpose=f"draft_payment:{pk}",
+        )
         draft = draft_payment_accept(draft_id=pk, customer=request.user)
         return f"Approved and paid: draft {draft.pk} from {draft.monetary_account.description}."
 
@@ -105,7 +109,11 @@ def payment_request_pay(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     source = form.cleaned_data["account"]
 
     def pay() -> str:
-        step_up_verify(customer=request.user, password=form.cleaned_data["password"], purpose=f"request:{pk}")
+        password_confirm(
+            customer=request.user,
+            password=form.cleaned_data["password"],
+            purpose=f"request:{pk}",
+        )
         response = request_response_accept(response_id=pk, customer=request.user, source=source)
         return f"Paid €{response.inquiry.amount} from {source.description}."
 

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "bank.api.middleware.ApiBoundaryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -54,18 +55,29 @@ MIDDLEWARE = [
     "axes.middleware.AxesMiddleware",
 ]
 
-# Login brute force (django-axes): 5 failures lock the username, and separately the address, for
-# 15 minutes; every attempt is logged. Behind a load balancer, set AXES_IPWARE_PROXY_COUNT.
+# How many proxies the bank trusts in front of it (a load balancer is one): the client's address is
+# the one that many entries from the right of X-Forwarded-For (bank.core.http.client_address).
+# Every limit and lockout keyed by address, and the audit log, use that one function.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT") or os.environ.get("AXES_IPWARE_PROXY_COUNT") or 0)
+
+# Login brute force: django-axes locks a username *from one address* after 5 failures for 15
+# minutes, so an attacker elsewhere cannot lock the customer out of their own address. On top
+# (bank.services.security.LoginLimitsBackend): 50 failures from one address lock that address, and
+# 20 failures for one username from anywhere lock it everywhere but at the addresses the customer
+# logged in from before, so rotating addresses does not buy more guesses.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "bank.services.security.LoginLimitsBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("AXES_IPWARE_PROXY_COUNT", "0")) or None
+AXES_CLIENT_IP_CALLABLE = "bank.core.http.client_address"
+LOGIN_FAILURES_PER_ADDRESS = os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "50/15min")
+LOGIN_FAILURES_PER_USERNAME = os.environ.get("LOGIN_FAILURES_PER_USERNAME", "20/15min")
 
 # Content Security Policy on every response (Django's own middleware): nothing from other sites,
 # no inline script, and no page may be framed.
@@ -180,6 +192,10 @@ OAUTH2_PROVIDER_GRANT_MODEL = "connections.Grant"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "connections.IDToken"  # noqa: S105
 
 CONNECTION_LIFETIME = timedelta(days=90)
+# The token endpoint's rate limits: every request counts against its address; requests of a client
+# that authenticated count against that client.
+OAUTH_TOKEN_RATE_PER_ADDRESS = os.environ.get("OAUTH_TOKEN_RATE_PER_ADDRESS", "1200/min")
+OAUTH_TOKEN_RATE_PER_CLIENT = os.environ.get("OAUTH_TOKEN_RATE_PER_CLIENT", "600/min")
 OAUTH2_ISSUER = os.environ.get("OAUTH2_ISSUER", "http://127.0.0.1:8000")
 
 OAUTH2_PROVIDER = {
@@ -220,7 +236,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["bank.api.authentication.ConnectionAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["bank.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "bank.api.schema.BankAutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
         "bank.api.throttling.ConnectionRateThrottle",
@@ -290,6 +306,7 @@ def logging_config(log_format: str) -> dict[str, object]:
         "loggers": {
             "oauthlib": {"level": "WARNING"},
             "oauth2_provider": {"level": "INFO"},
+            "axes": {"level": "WARNING"},  # one line per login attempt otherwise; the audit log has them
         },
     }
 

@@ -10,7 +10,9 @@ import uuid
 from collections import OrderedDict
 from datetime import datetime
 
+from django.http import HttpRequest
 from django.utils import timezone
+from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.common import Request
 from oauthlib.oauth2 import WebApplicationServer
@@ -40,9 +42,13 @@ class BankOAuth2Validator(OAuth2Validator):
     def validate_bearer_token(self, token: str, scopes: list[str], request: Request) -> bool:
         if not super().validate_bearer_token(token, scopes, request):
             return False
-        connection = request.access_token.connection
+        access_token: AccessToken = request.access_token
+        connection = access_token.connection
         if connection is None or not connection.is_active:
             _invalid_token(request, "The connection behind this token has ended.")
+            return False
+        if not access_token.user.is_active:
+            _invalid_token(request, "The bank has blocked this customer's access.")
             return False
         return True
 
@@ -59,7 +65,7 @@ class BankOAuth2Validator(OAuth2Validator):
     def validate_code(
         self, client_id: str, code: str, client: Application, request: Request, *args: object, **kwargs: object
     ) -> bool:
-        grant = Grant.objects.select_related("connection").filter(code=code, application=client).first()
+        grant = Grant.objects.select_related("connection", "user").filter(code=code, application=client).first()
         if grant is None:
             return False
         # Claim the code: exactly one request can move redeemed_at from NULL to now.
@@ -70,6 +76,8 @@ class BankOAuth2Validator(OAuth2Validator):
             return False
         if grant.is_expired() or grant.connection is None or not grant.connection.is_active:
             return False
+        if not grant.user.is_active:
+            return False  # the bank blocked the customer after consent
         request.scopes = grant.scope.split(" ")
         request.user = grant.user
         request.connection = grant.connection
@@ -85,11 +93,25 @@ class BankOAuth2Validator(OAuth2Validator):
     def validate_refresh_token(
         self, refresh_token: str, client: Application, request: Request, *args: object, **kwargs: object
     ) -> bool:
+        # Serialise refreshes of one token (the token endpoint runs in one transaction): a parallel
+        # refresh waits on the row lock until the first has committed its rotation.
+        checksum = hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()
+        live_on_arrival = RefreshToken.objects.filter(token_checksum=checksum, revoked__isnull=True).exists()
+        rows = list(RefreshToken.objects.select_for_update().filter(token_checksum=checksum))
+        if live_on_arrival and rows and all(row.revoked is not None for row in rows):
+            # It was live when this request arrived and a parallel request rotated it meanwhile:
+            # that one won. This one gets nothing, and the race is not taken for a stolen token's
+            # reuse (which ends the family, the winner's new token included). A token presented
+            # after its rotation has committed is a reuse, and the toolkit ends the family below.
+            request.error_description = "This refresh token was used by a concurrent request; use the newest one."
+            return False
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
             return False
         connection: Connection | None = request.refresh_token_instance.connection
         if connection is None or not connection.is_active or not client.is_usable(request):
             return False
+        if not request.user.is_active:
+            return False  # the bank blocked the customer
         request.connection = connection
         return True
 
@@ -162,3 +184,16 @@ class BankServer(WebApplicationServer):
         super().__init__(request_validator, *args, **kwargs)
         s256 = AuthorizationCodeGrant._code_challenge_methods["S256"]
         self.auth_grant._code_challenge_methods = {"S256": s256}
+
+
+def authenticated_client(request: HttpRequest) -> Application | None:
+    """The client that a request to one of the server's own endpoints authenticates as (its secret,
+    in the Authorization header or the body), through the same validator as the token endpoint."""
+    # The toolkit reads the Authorization header under its WSGI name, as its own views pass it.
+    headers = {"HTTP_AUTHORIZATION": request.META.get("HTTP_AUTHORIZATION", ""), "Content-Type": request.content_type}
+    oauth_request = Request(request.build_absolute_uri(), request.method or "POST", request.body, headers)
+    validator = get_oauthlib_core().server.request_validator
+    if not validator.authenticate_client(oauth_request):
+        return None
+    client: Application = oauth_request.client
+    return client

@@ -1,0 +1,86 @@
+"""A customer that staff blocked (Active unticked) loses every app at once: API calls answer 401,
+refresh and code exchange `invalid_grant`, and no consent screen is shown."""
+
+import pytest
+from django.test import Client
+
+from connections.models import Connection
+from tests.connections.oauth_helpers import (
+    api_get,
+    authorize_url,
+    consent,
+    exchange,
+    make_application,
+    pkce_pair,
+    refresh,
+)
+from tests.factories import StaffFactory, make_account
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def setup(client, alice):
+    make_account(alice, balance="10.00")
+    make_application()
+    tokens = exchange(client, consent(client, alice)).json()
+    return tokens
+
+
+def block_in_the_admin(customer) -> None:
+    """What staff do: untick Active on the user's admin page and save."""
+    staff = Client()
+    staff.force_login(StaffFactory())
+    page = staff.get(f"/admin/auth/user/{customer.pk}/change/")
+    form = page.context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name != "password"}
+    data.update(
+        {
+            "is_active": "",
+            "date_joined_0": customer.date_joined.strftime("%Y-%m-%d"),
+            "date_joined_1": customer.date_joined.strftime("%H:%M:%S"),
+            "last_login_0": "",
+            "last_login_1": "",
+            "groups": [],
+            "user_permissions": [],
+        }
+    )
+    data = {key: value for key, value in data.items() if value is not None and key not in ("date_joined", "last_login")}
+    response = staff.post(f"/admin/auth/user/{customer.pk}/change/", data)
+    assert response.status_code == 302, response.content[:2000]
+    customer.refresh_from_db()
+    assert not customer.is_active
+
+
+def test_a_blocked_customers_access_token_answers_401(client, alice, setup):
+    assert api_get(client, "/api/v1/me/", setup["access_token"]).status_code == 200
+    block_in_the_admin(alice)
+    response = api_get(client, "/api/v1/me/", setup["access_token"])
+    assert response.status_code == 401
+    assert 'error="invalid_token"' in response["WWW-Authenticate"]
+
+
+def test_a_blocked_customers_refresh_token_is_invalid_grant(client, alice, setup):
+    block_in_the_admin(alice)
+    response = refresh(client, setup["refresh_token"])
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_a_blocked_customers_code_is_invalid_grant(client, alice):
+    make_account(alice, balance="10.00")
+    make_application()
+    auth = consent(client, alice)
+    block_in_the_admin(alice)
+    response = exchange(client, auth)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_a_blocked_customer_gets_no_consent_screen(client, alice):
+    make_account(alice, balance="10.00")
+    make_application()
+    client.force_login(alice)
+    block_in_the_admin(alice)
+    _, challenge = pkce_pair()
+    page = client.get(authorize_url(challenge=challenge, scope="accounts:read"))
+    assert page.status_code == 302 and page["Location"].startswith("/accounts/login/")
+    assert Connection.objects.count() == 0
