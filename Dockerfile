@@ -14,7 +14,7 @@ COPY pyproject.toml ./
 RUN pip install --upgrade pip && pip install .
 COPY . .
 RUN DJANGO_SECRET_KEY=collectstatic-only-not-a-secret-0123456789012345678901234567890 \
-    DJANGO_ALLOWED_HOSTS=localhost python manage.py collectstatic --no-input
+    DJANGO_ALLOWED_HOSTS=localhost REDIS_URL=redis://collectstatic-only python manage.py collectstatic --no-input
 
 USER bank
 EXPOSE 8000

@@ -53,6 +53,7 @@ class AuditAction(models.TextChoices):
     # Developers' applications and the bank's policy for them
     APPLICATION_REGISTERED = "application.registered", "Registered an application"
     APPLICATION_UPDATED = "application.updated", "Changed an application"
+    APPLICATION_SENT_TO_REVIEW = "application.sent_to_review", "An application went back to review after a change"
     APPLICATION_SECRET_ROTATED = "application.secret_rotated", "Replaced a client secret"
     APPLICATION_SUSPENDED = "application.suspended", "Suspended an application"
     APPLICATION_UNSUSPENDED = "application.unsuspended", "Lifted an application's suspension"

@@ -19,6 +19,7 @@ from bench.servers import BIN, ROOT, clean_env, free_port, running
 
 ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECRET = "bench-" + "k" * 60
+BENCH_REDIS_URL = "redis://127.0.0.1:6379/13"  # benchmarks' own Redis database
 
 
 def fresh_database(name: str) -> str:
@@ -36,6 +37,7 @@ def production_env(database_url: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": database_url,
         "DB_CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
+        "REDIS_URL": BENCH_REDIS_URL,
     }
     return clean_env(**{**settings, **extra})
 

@@ -68,7 +68,11 @@ class ApplicationForm(forms.Form):
         ],
         widget=forms.RadioSelect,
     )
-    logo_url = forms.URLField(label="Logo URL", required=False, assume_scheme="https", help_text="https only.")
+    logo = forms.FileField(
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp"}),
+        help_text="PNG, JPEG or WebP, at most 512 KB; square works best. The bank resizes it and serves it itself.",
+    )
 
     def clean_redirect_uris(self) -> str:
         uris = self.cleaned_data["redirect_uris"].split()
@@ -76,8 +80,13 @@ class ApplicationForm(forms.Form):
             raise forms.ValidationError("Give at least one redirect URI.")
         return " ".join(uris)
 
-    def clean_logo_url(self) -> str:
-        url: str = self.cleaned_data["logo_url"]
-        if url and not url.startswith("https://"):
-            raise forms.ValidationError("The logo must be served over https.")
-        return url
+    def details(self) -> dict[str, str]:
+        """The application's details as the services take them (the logo aside)."""
+        return {name: self.cleaned_data[name] for name in ("name", "website", "redirect_uris", "client_type")}
+
+    def logo_upload(self) -> bytes | None:
+        upload = self.cleaned_data.get("logo")
+        return upload.read() if upload else None
+
+    def logo_cleared(self) -> bool:
+        return self.cleaned_data.get("logo") is False  # the widget's "Clear" box

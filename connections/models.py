@@ -43,6 +43,19 @@ def redirect_uri_scheme_allowed(uri: str) -> bool:
     return urlsplit(uri).scheme == "https" or is_loopback_http(uri)
 
 
+class Logo(models.Model):
+    """An app's logo as the bank serves it: a PNG that the bank re-encoded from the developer's upload,
+    stored under its SHA-256. Served by the bank itself (never hot-linked, so no third party learns
+    when a customer opens a page), and cacheable forever since its address is its content."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    png = models.BinaryField()
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Logo {self.sha256[:12]}"
+
+
 class Application(AbstractApplication):
     """An OAuth client, with the policy that staff set for it."""
 
@@ -51,9 +64,18 @@ class Application(AbstractApplication):
         help_text="Space-separated scopes this application may ask for. New applications get the read-only ones.",
     )
     verified = models.BooleanField(default=False, help_text="The bank has checked who the developer is.")
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    review_requested_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Waiting for the bank's review since then: registered, or changed since it was reviewed.",
+    )
     developer_name = models.CharField(max_length=140, blank=True)
     website = models.URLField(blank=True)
-    logo_url = models.URLField(blank=True)
+    logo = models.ForeignKey(Logo, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     suspended_at = models.DateTimeField(null=True, blank=True)
     suspended_reason = models.CharField(max_length=200, blank=True)
 

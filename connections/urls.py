@@ -32,4 +32,5 @@ page_urlpatterns = [
     path("developers/new/", developers.developer_new, name="developer-new"),
     path("developers/<int:pk>/", developers.developer_edit, name="developer-edit"),
     path("developers/<int:pk>/rotate-secret/", developers.developer_rotate_secret, name="developer-rotate-secret"),
+    path("apps/logos/<str:sha256>.png", developers.application_logo, name="application-logo"),
 ]

@@ -29,6 +29,7 @@ def production_env(**extra: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "config.settings.production",
         "DJANGO_SECRET_KEY": SECRET,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "REDIS_URL": REDIS_URL,
     }
     return clean_env(**{**defaults, **extra})
 
@@ -41,6 +42,9 @@ def test_production_refuses_to_start_without_its_secrets():
     env = production_env(DJANGO_ALLOWED_HOSTS="")
     result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert result.returncode != 0 and "DJANGO_ALLOWED_HOSTS must list" in result.stderr
+    env = production_env(REDIS_URL="")
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0 and "REDIS_URL must be set" in result.stderr
 
 
 def test_check_deploy_is_clean_under_production_settings():

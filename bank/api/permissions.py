@@ -14,6 +14,7 @@ from rest_framework import exceptions
 from rest_framework.request import Request
 
 from bank.core.errors import ErrorCode
+from connections.models import AccessToken
 
 if TYPE_CHECKING:  # DRF imports this module from its settings, before its views exist
     from rest_framework.views import APIView
@@ -38,7 +39,24 @@ def scopes_for(view: "APIView") -> Alternatives:
     return declared.get(getattr(view, "action", None) or "", [])
 
 
+def effective_scopes(request: Request) -> frozenset[str]:
+    """What the app may do now: the scopes its token carries, that the customer granted the
+    connection, and that the bank still allows the application, all three. No edit of one row can
+    widen an app's access, and a scope the bank takes away stops working at the next call."""
+    token = request.auth
+    if not isinstance(token, AccessToken) or token.connection is None:
+        return frozenset()
+    return (
+        frozenset(token.scope.split())
+        & frozenset(token.connection.scope.split())
+        & frozenset(token.application.allowed_scopes.split())
+    )
+
+
 class HasActionScopes(TokenMatchesOASRequirements):
+    """The toolkit's permission (drf-spectacular reads its requirements into the schema), matched
+    against the effective scopes rather than the token's alone."""
+
     def get_required_alternate_scopes(self, request: Request, view: "APIView") -> dict[str, Alternatives]:
         return {request.method or "GET": scopes_for(view)}
 
@@ -50,10 +68,11 @@ class HasActionScopes(TokenMatchesOASRequirements):
             # A method that the router did not map to an action (PUT, DELETE, OPTIONS here):
             # its only handler answers 405 and runs nothing.
             return True
-        if super().has_permission(request, view):
+        granted = effective_scopes(request)
+        if any(group and set(group) <= granted for group in scopes_for(view)):
             return True
         raise InsufficientScope(scopes_for(view))
 
 
 def token_has(request: Request, scope: str) -> bool:
-    return scope in getattr(request.auth, "scope", "").split()
+    return scope in effective_scopes(request)

@@ -71,6 +71,8 @@ class ErrorCode(StrEnum):
     INVALID_ACCOUNTS = "invalid_accounts"
     CONNECTION_ENDED = "connection_ended"
     INVALID_APPLICATION = "invalid_application"
+    NAME_RESERVED = "name_reserved"
+    INVALID_LOGO = "invalid_logo"
     # Authentication, authorization and limits (the API's own refusals)
     INVALID_TOKEN = "invalid_token"  # noqa: S105  (an error code, not a credential)
     INSUFFICIENT_SCOPE = "insufficient_scope"

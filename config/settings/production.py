@@ -15,6 +15,11 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must list the host names that the bank serves.")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+if not REDIS_URL:
+    raise ImproperlyConfigured(
+        "REDIS_URL must be set: guess limits, login lockouts, rate limits and replay checks must be shared "
+        "by every process of the bank."
+    )
 
 BANK_DEMO_DATA_ALLOWED = False
 

@@ -1,17 +1,23 @@
 """Developers' applications (registered and changed at /developers/) and the bank's policy for them
 (suspension by staff)."""
 
+import hashlib
+import io
+import unicodedata
+
+from confusable_homoglyphs.confusables import confusables_data
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from oauth2_provider.generators import generate_client_secret
+from PIL import Image, ImageOps
 
-from bank.core.audit import audit_record
+from bank.core.audit import AuditData, audit_record
 from bank.core.errors import ErrorCode, ValidationFailed
 from bank.selectors import display_name
 from bank.vocabulary import ActorType, AuditAction
-from connections.models import Application, Connection, RevokedBy
+from connections.models import Application, Connection, Logo, RevokedBy, default_allowed_scopes
 
 from .connections import connection_revoke
 
@@ -47,7 +53,71 @@ def application_unsuspend(*, application: Application, actor: User) -> None:
 
 # --- Developers' own applications --------------------------------------------------------------
 
-DEVELOPER_FIELDS = ("name", "website", "redirect_uris", "client_type", "logo_url")
+DEVELOPER_FIELDS = ("name", "website", "redirect_uris", "client_type")
+# What customers judge an app by on the consent screen: changing any of it undoes the bank's review.
+REVIEWED_FIELDS = ("name", "redirect_uris", "client_type", "website")
+
+# Letters of other scripts that look like an ASCII one (Unicode's confusables), and ASCII look-alikes.
+_TO_ASCII = {
+    char: next((entry["c"] for entry in entries if entry["c"].isascii()), char)
+    for char, entries in confusables_data.items()
+    if not char.isascii()
+}
+_ASCII_LOOKALIKES = str.maketrans({"0": "o", "1": "l", "i": "l", "|": "l"})
+
+
+def name_skeleton(name: str) -> str:
+    """What a name looks like, with case, accents, spacing, punctuation and look-alike letters set
+    aside: "Budget Buddy", "BUDGET  BUDDY" and the same words spelled with a Cyrillic VE for the B
+    share one skeleton. Linear in the name's length."""
+    text = "".join(_TO_ASCII.get(char, char) for char in unicodedata.normalize("NFKD", name))
+    text = unicodedata.normalize("NFKD", text).casefold().replace("rn", "m").replace("vv", "w")
+    return "".join(char for char in text.translate(_ASCII_LOOKALIKES) if char.isalnum())
+
+
+LOGO_MAX_BYTES = 512 * 1024
+LOGO_MAX_SIDE = 4096  # refused before decoding: no decompression bomb gets near memory
+LOGO_SIZE = 256
+LOGO_FORMATS = {"PNG", "JPEG", "WEBP"}
+
+
+def logo_store(*, upload: bytes) -> Logo:
+    """The bank's own copy of an uploaded logo: checked (a PNG, JPEG or WebP image of sane size),
+    re-encoded as a PNG of at most 256 by 256 (which drops whatever else the file carried), stored."""
+    refused = ValidationFailed(
+        "The logo must be a PNG, JPEG or WebP image of at most 512 KB and 4096 by 4096 pixels.",
+        code=ErrorCode.INVALID_LOGO,
+        field="logo",
+    )
+    if len(upload) > LOGO_MAX_BYTES:
+        raise refused
+    try:
+        with Image.open(io.BytesIO(upload)) as probe:
+            if probe.format not in LOGO_FORMATS or max(probe.size) > LOGO_MAX_SIDE:
+                raise refused
+            probe.verify()
+        with Image.open(io.BytesIO(upload)) as image:
+            picture = ImageOps.exif_transpose(image).convert("RGBA")
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise refused from exc
+    picture.thumbnail((LOGO_SIZE, LOGO_SIZE))
+    encoded = io.BytesIO()
+    picture.save(encoded, format="PNG", optimize=True)
+    png = encoded.getvalue()
+    logo, _ = Logo.objects.get_or_create(sha256=hashlib.sha256(png).hexdigest(), defaults={"png": png})
+    return logo
+
+
+def _ensure_name_free(name: str, *, application_pk: int | None) -> None:
+    """A verified app's name is reserved: nobody else may look like it to a customer."""
+    skeleton = name_skeleton(name)
+    for other in Application.objects.filter(verified=True).exclude(pk=application_pk).only("name"):
+        if name_skeleton(other.name) == skeleton:
+            raise ValidationFailed(
+                "That name belongs to a verified app; choose a name of your own.",
+                code=ErrorCode.NAME_RESERVED,
+                field="name",
+            )
 
 
 def _saved(application: Application) -> None:
@@ -63,11 +133,18 @@ def _saved(application: Application) -> None:
 
 @transaction.atomic
 def application_register(
-    *, developer: User, name: str, website: str, redirect_uris: str, client_type: str, logo_url: str = ""
+    *,
+    developer: User,
+    name: str,
+    website: str,
+    redirect_uris: str,
+    client_type: str,
+    logo_upload: bytes | None = None,
 ) -> tuple[Application, str]:
     """A customer registers an app. It may ask only for the read-only scopes until staff allow more.
     Returns the raw client secret, which is stored hashed and shown this once."""
     secret = generate_client_secret()
+    _ensure_name_free(name, application_pk=None)
     application = Application(
         user=developer,
         client_secret=secret,
@@ -77,7 +154,8 @@ def application_register(
         website=website,
         redirect_uris=redirect_uris,
         client_type=client_type,
-        logo_url=logo_url,
+        logo=logo_store(upload=logo_upload) if logo_upload else None,
+        review_requested_at=timezone.now(),
     )
     _saved(application)
     audit_record(
@@ -100,19 +178,32 @@ def application_update(
     website: str,
     redirect_uris: str,
     client_type: str,
-    logo_url: str = "",
+    logo_upload: bytes | None = None,
+    logo_clear: bool = False,
 ) -> Application:
     application = Application.objects.select_for_update().get(pk=application.pk, user=developer)
-    wanted = {
-        "name": name,
-        "website": website,
-        "redirect_uris": redirect_uris,
-        "client_type": client_type,
-        "logo_url": logo_url,
-    }
-    changed = sorted(field for field, value in wanted.items() if getattr(application, field) != value)
+    wanted = {"name": name, "website": website, "redirect_uris": redirect_uris, "client_type": client_type}
+    logo = logo_store(upload=logo_upload) if logo_upload else (None if logo_clear else application.logo)
+    changed = sorted(
+        [field for field, value in wanted.items() if getattr(application, field) != value]
+        + (["logo"] if logo != application.logo else [])
+    )
+    if "name" in changed:
+        _ensure_name_free(name, application_pk=application.pk)
     for field, value in wanted.items():
         setattr(application, field, value)
+    application.logo = logo
+    reviewed_changes = [field for field in changed if field in REVIEWED_FIELDS]
+    before: AuditData = {"verified": application.verified, "allowed_scopes": application.allowed_scope_list()}
+    if reviewed_changes and application.review_requested_at is None:
+        # The bank reviewed what it saw; this is no longer that app. Back to the queue, with only
+        # the read-only scopes (its tokens lose the rest at their next call: see the API's
+        # effective scopes).
+        application.verified = False
+        application.verified_at = None
+        application.verified_by = None
+        application.allowed_scopes = default_allowed_scopes()
+        application.review_requested_at = timezone.now()
     _saved(application)
     audit_record(
         action=AuditAction.APPLICATION_UPDATED,
@@ -122,6 +213,19 @@ def application_update(
         actor_type=ActorType.CUSTOMER,
         data={"changed": changed},
     )
+    if reviewed_changes and before != {"verified": False, "allowed_scopes": application.allowed_scope_list()}:
+        audit_record(
+            action=AuditAction.APPLICATION_SENT_TO_REVIEW,
+            actor=developer,
+            customer=developer,
+            application=application,
+            actor_type=ActorType.CUSTOMER,
+            data={
+                "changed": reviewed_changes,
+                "before": before,
+                "after": {"verified": application.verified, "allowed_scopes": application.allowed_scope_list()},
+            },
+        )
     return application
 
 

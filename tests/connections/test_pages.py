@@ -1,8 +1,10 @@
 """My app connections (SPEC §4): one row per app, details, account choice, revoke, history, developers."""
 
+import io
 import re
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from bank.models import AuditEvent, DraftPayment, DraftStatus
@@ -182,6 +184,14 @@ def test_staff_revocation_shows_in_the_history_as_staff(client, connected, admin
 # --- Developers ---------------------------------------------------------------------------------
 
 
+def png_bytes(size: tuple[int, int] = (64, 64)) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (10, 90, 170)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def shown_secret(response) -> str:
     match = re.search(r'<code class="secret">([^<]+)</code>', response.content.decode())
     assert match, "no secret on the page"
@@ -194,7 +204,6 @@ def register(client, **overrides):
         "website": "https://piggy.example",
         "redirect_uris": "https://piggy.example/callback\nhttp://127.0.0.1:9000/cb",
         "client_type": "confidential",
-        "logo_url": "",
     }
     data.update(overrides)
     return client.post("/developers/new/", data)
@@ -242,7 +251,7 @@ def test_rotating_the_secret_stops_the_old_one(client, alice, account_for):
     [
         ("redirect_uris", "http://piggy.example/cb", "must use https"),
         ("redirect_uris", "https://piggy.example/cb#frag", "redirect_uris"),
-        ("logo_url", "http://piggy.example/logo.png", "served over https"),
+        ("logo", SimpleUploadedFile("logo.png", b"<svg onload=alert(1)>"), "must be a PNG, JPEG or WebP"),
         ("website", "not a url", "Enter a valid URL"),
         ("name", "", "This field is required"),
     ],
@@ -291,14 +300,14 @@ def test_a_developer_cannot_widen_the_scopes_or_verify_their_app(client, alice):
             "website": "https://piggy.example",
             "redirect_uris": "https://piggy.example/callback",
             "client_type": "confidential",
-            "logo_url": "https://piggy.example/logo.png",
+            "logo": SimpleUploadedFile("logo.png", png_bytes()),
             "allowed_scopes": "payments:internal",
             "verified": "on",
         },
     )
 
     application.refresh_from_db()
-    assert application.name == "Piggy Bank 2" and application.logo_url == "https://piggy.example/logo.png"
+    assert application.name == "Piggy Bank 2" and application.logo is not None
     updated = AuditEvent.objects.get(action="application.updated", application=application)
-    assert updated.data == {"changed": ["logo_url", "name", "redirect_uris"]}
+    assert updated.data == {"changed": ["logo", "name", "redirect_uris"]}
     assert "payments:internal" not in application.allowed_scopes and application.verified is False
