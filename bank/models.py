@@ -7,6 +7,7 @@ Every write goes through `bank.services` (the admin's actions too).
 """
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import F, Q
 
@@ -33,6 +34,17 @@ class AccountStatus(models.TextChoices):
     ACTIVE = "ACTIVE", "Active"
     BLOCKED = "BLOCKED", "Blocked"
     CANCELLED = "CANCELLED", "Cancelled"
+
+
+class Customer(User):
+    """A customer of the bank, as staff look one up (the same rows as Django's users)."""
+
+    class Meta:
+        proxy = True
+        ordering = ["last_name", "first_name", "username"]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
 
 
 class MonetaryAccount(models.Model):

@@ -57,6 +57,14 @@ class AuditAction(models.TextChoices):
     APPLICATION_SECRET_ROTATED = "application.secret_rotated", "Replaced a client secret"
     APPLICATION_SUSPENDED = "application.suspended", "Suspended an application"
     APPLICATION_UNSUSPENDED = "application.unsuspended", "Lifted an application's suspension"
+    APPLICATION_POLICY_CHANGED = "application.policy_changed", "Changed an application's verification or scopes"
+    SCOPE_REQUEST_CREATED = "scope_request.created", "Asked for scopes for an application"
+    SCOPE_REQUEST_ENDORSED = "scope_request.endorsed", "Gave the first of two approvals for money-moving scopes"
+    SCOPE_REQUEST_APPROVED = "scope_request.approved", "Approved a scope request"
+    SCOPE_REQUEST_REJECTED = "scope_request.rejected", "Rejected a scope request"
+    # Staff work on customers and the records
+    CUSTOMER_CHANGED = "customer.changed", "Changed a customer's email or access"
+    AUDIT_EXPORTED = "audit.exported", "Exported audit events"
 
 
 # How long free text may be, wherever it is stored, checked or accepted.

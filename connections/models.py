@@ -7,6 +7,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
@@ -56,8 +57,17 @@ class Logo(models.Model):
         return f"Logo {self.sha256[:12]}"
 
 
+def _customer(*, nullable: bool) -> "models.ForeignKey[User | None, User | None]":
+    """The toolkit's user foreign key, without a reverse accessor on the user (nothing uses one)."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=nullable, blank=nullable, related_name="+"
+    )
+
+
 class Application(AbstractApplication):
     """An OAuth client, with the policy that staff set for it."""
+
+    user = _customer(nullable=True)
 
     allowed_scopes = models.TextField(
         default=default_allowed_scopes,
@@ -116,6 +126,58 @@ class Application(AbstractApplication):
             errors["allowed_scopes"] = [f"Unknown scopes: {', '.join(sorted(unknown))}"]
         if errors:
             raise ValidationError(errors)
+
+
+class AwaitingReview(Application):
+    """The applications waiting for the bank's review (staff's queue): new, changed since their
+    review, or with a scope request pending."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "application awaiting review"
+        verbose_name_plural = "review queue"
+
+
+class ScopeRequestStatus(models.TextChoices):
+    PENDING = "PENDING", "Waiting for staff"
+    APPROVED = "APPROVED", "Approved"
+    REJECTED = "REJECTED", "Rejected"
+
+
+class ScopeRequest(models.Model):
+    """Scopes that someone wants an application to be allowed: its developer (with a reason) or a
+    member of staff. Staff decide. A money-moving scope needs two different members of staff: the
+    first approval (or a staff proposal) endorses it, a second one applies it."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="scope_requests")
+    scopes = models.TextField(help_text="Space-separated scopes to allow in addition to the current ones.")
+    reason = models.TextField()
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=8, choices=ScopeRequestStatus.choices, default=ScopeRequestStatus.PENDING)
+    endorsed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    endorsed_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self) -> str:
+        return f"{self.application}: {self.scopes} ({self.get_status_display()})"
+
+    @property
+    def scope_list(self) -> list[str]:
+        return scopes.ordered(self.scopes.split())
+
+    @property
+    def moves_money(self) -> bool:
+        return bool(set(self.scope_list) & scopes.MONEY_MOVING)
 
 
 class RevokedBy(models.TextChoices):
@@ -189,6 +251,12 @@ class Connection(models.Model):
     def is_active(self) -> bool:
         return not self.is_revoked and not self.is_expired
 
+    @property
+    def status_label(self) -> str:
+        if self.is_revoked:
+            return "Revoked"
+        return "Expired" if self.is_expired else "Active"
+
 
 class HashedCodeField(models.CharField):
     """An authorization code kept as its SHA-256. Every lookup by a raw code is hashed the same way,
@@ -210,6 +278,7 @@ class HashedCodeField(models.CharField):
 class Grant(AbstractGrant):
     """An authorization code. Kept (not deleted) after its one use so that a replay can be detected."""
 
+    user = _customer(nullable=False)
     code = HashedCodeField(max_length=255, unique=True)
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     redeemed_at = models.DateTimeField(null=True, blank=True)
@@ -219,6 +288,7 @@ class Grant(AbstractGrant):
 
 
 class AccessToken(AbstractAccessToken):
+    user = _customer(nullable=True)
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
 
     class Meta(AbstractAccessToken.Meta):
@@ -226,6 +296,7 @@ class AccessToken(AbstractAccessToken):
 
 
 class RefreshToken(AbstractRefreshToken):
+    user = _customer(nullable=False)
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
 
     class Meta(AbstractRefreshToken.Meta):
@@ -233,5 +304,7 @@ class RefreshToken(AbstractRefreshToken):
 
 
 class IDToken(AbstractIDToken):
+    user = _customer(nullable=True)
+
     class Meta(AbstractIDToken.Meta):
         swappable = "OAUTH2_PROVIDER_ID_TOKEN_MODEL"

@@ -27,6 +27,7 @@ class ErrorCode(StrEnum):
     NAME_REQUIRED = "name_required"
     EMAIL_REQUIRED = "email_required"
     UNKNOWN_EMAIL = "unknown_email"
+    EMAIL_TAKEN = "email_taken"
     INVALID_COUNTERPARTY_TYPE = "invalid_counterparty_type"
     INSUFFICIENT_FUNDS = "insufficient_funds"
     # Accounts
@@ -47,6 +48,7 @@ class ErrorCode(StrEnum):
     USE_DRAFT_PAYMENT = "use_draft_payment"
     INVALID_ENTRIES = "invalid_entries"
     REASON_TOO_LONG = "reason_too_long"
+    REASON_REQUIRED = "reason_required"
     DRAFT_ACCEPTED = "draft_accepted"
     DRAFT_REJECTED = "draft_rejected"
     DRAFT_CANCELLED = "draft_cancelled"
@@ -72,6 +74,9 @@ class ErrorCode(StrEnum):
     CONNECTION_ENDED = "connection_ended"
     INVALID_APPLICATION = "invalid_application"
     NAME_RESERVED = "name_reserved"
+    FOUR_EYES = "four_eyes"
+    ALREADY_SUSPENDED = "already_suspended"
+    NOT_SUSPENDED = "not_suspended"
     INVALID_LOGO = "invalid_logo"
     # Authentication, authorization and limits (the API's own refusals)
     INVALID_TOKEN = "invalid_token"  # noqa: S105  (an error code, not a credential)

@@ -117,9 +117,11 @@ def card_update(
     primary_account: MonetaryAccount | None = None,
     secondary_account: MonetaryAccount | None = None,
     clear_secondary: bool = False,
+    reason: str = "",
 ) -> Card:
     """Change a card's status, limit or linked accounts in one act. Which of these a caller may
-    change is the caller's rule (an app never changes the secondary account)."""
+    change is the caller's rule (an app never changes the secondary account). Staff give a reason,
+    which the audit event keeps."""
     card = lock_owned(Card.objects.filter(owner=customer), pk=card_id, not_found="No such card.")
     _ensure_changeable(card)
     changes: AuditData = {}
@@ -165,6 +167,8 @@ def card_update(
         ]
         card.secondary_account = secondary_account
     if changes:
+        if reason:
+            changes["reason"] = reason
         card.save()
         audit_record(
             action=AuditAction.CARD_UPDATED,

@@ -199,7 +199,12 @@ def draft_payment_cancel(
     draft.reason = reason
     draft.save(update_fields=["status", "reason", "updated"])
     audit_record(
-        action=AuditAction.DRAFT_CANCELLED, actor=actor, customer=customer, connection=connection, target=draft
+        action=AuditAction.DRAFT_CANCELLED,
+        actor=actor,
+        customer=customer,
+        connection=connection,
+        target=draft,
+        data={"reason": reason} if reason else {},
     )
     return draft
 

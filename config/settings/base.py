@@ -5,7 +5,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.utils.csp import CSP
+
+# Generic Django classes (ModelAdmin[Connection], QuerySet[Payment]) may be subscripted at run time,
+# as the typed code does.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -142,6 +147,8 @@ PASSWORD_HASHERS = [
 ]
 
 LANGUAGE_CODE = "en-gb"
+# Every date and time the admin shows carries seconds and the time zone (config/formats).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "Europe/Amsterdam"
 USE_I18N = True
 USE_TZ = True
@@ -203,6 +210,10 @@ OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "connections.oauth.validator.BankOAuth2Validator",
     "OAUTH2_SERVER_CLASS": "connections.oauth.validator.BankServer",
     "APPLICATION_ADMIN_CLASS": "connections.admin.oauth.BankApplicationAdmin",
+    "ACCESS_TOKEN_ADMIN_CLASS": "connections.admin.oauth.BankAccessTokenAdmin",
+    "REFRESH_TOKEN_ADMIN_CLASS": "connections.admin.oauth.BankRefreshTokenAdmin",
+    "GRANT_ADMIN_CLASS": "connections.admin.oauth.BankGrantAdmin",
+    "ID_TOKEN_ADMIN_CLASS": "connections.admin.oauth.BankIDTokenAdmin",
     "PKCE_REQUIRED": True,
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],  # Application adds http for loopback URIs only
     "ALLOW_URI_WILDCARDS": False,

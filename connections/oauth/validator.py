@@ -47,7 +47,7 @@ class BankOAuth2Validator(OAuth2Validator):
         if connection is None or not connection.is_active:
             _invalid_token(request, "The connection behind this token has ended.")
             return False
-        if not access_token.user.is_active:
+        if access_token.user is None or not access_token.user.is_active:
             _invalid_token(request, "The bank has blocked this customer's access.")
             return False
         return True

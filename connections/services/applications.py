@@ -17,39 +17,7 @@ from bank.core.audit import AuditData, audit_record
 from bank.core.errors import ErrorCode, ValidationFailed
 from bank.selectors import display_name
 from bank.vocabulary import ActorType, AuditAction
-from connections.models import Application, Connection, Logo, RevokedBy, default_allowed_scopes
-
-from .connections import connection_revoke
-
-
-@transaction.atomic
-def application_suspend(*, application: Application, actor: User, reason: str = "") -> int:
-    """Staff suspend an app: it cannot start new authorizations and every connection to it ends now."""
-    application = Application.objects.select_for_update().get(pk=application.pk)
-    application.suspended_at = timezone.now()
-    application.suspended_reason = reason
-    application.save(update_fields=["suspended_at", "suspended_reason"])
-    ended = 0
-    for connection in Connection.objects.filter(application=application, revoked_at__isnull=True):
-        connection_revoke(connection=connection, by=RevokedBy.APP_SUSPENDED, actor=actor)
-        ended += 1
-    audit_record(
-        action=AuditAction.APPLICATION_SUSPENDED,
-        actor=actor,
-        application=application,
-        actor_type=ActorType.STAFF,
-        data={"reason": reason, "connections_revoked": ended},
-    )
-    return ended
-
-
-@transaction.atomic
-def application_unsuspend(*, application: Application, actor: User) -> None:
-    Application.objects.filter(pk=application.pk).update(suspended_at=None, suspended_reason="")
-    audit_record(
-        action=AuditAction.APPLICATION_UNSUSPENDED, actor=actor, application=application, actor_type=ActorType.STAFF
-    )
-
+from connections.models import Application, Logo, default_allowed_scopes
 
 # --- Developers' own applications --------------------------------------------------------------
 

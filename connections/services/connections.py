@@ -119,7 +119,9 @@ def connection_account_open(
 
 
 @transaction.atomic
-def connection_revoke(*, connection: Connection, by: RevokedBy, actor: User | None = None) -> Connection:
+def connection_revoke(
+    *, connection: Connection, by: RevokedBy, actor: User | None = None, reason: str = ""
+) -> Connection:
     """End a connection now: tokens, refresh tokens and codes revoked, pending drafts cancelled."""
     connection = Connection.objects.select_for_update().get(pk=connection.pk)
     if connection.revoked_at is not None:
@@ -142,7 +144,13 @@ def connection_revoke(*, connection: Connection, by: RevokedBy, actor: User | No
         customer=connection.user,
         connection=connection,
         actor_type=REVOKER.get(by, ActorType.SYSTEM),
-        data={"by": by, "access_tokens": access_tokens, "refresh_tokens": refresh_tokens, "drafts_cancelled": drafts},
+        data={
+            "by": by,
+            "access_tokens": access_tokens,
+            "refresh_tokens": refresh_tokens,
+            "drafts_cancelled": drafts,
+            **({"reason": reason} if reason else {}),
+        },
     )
     return connection
 

@@ -78,11 +78,18 @@ def test_staff_revoke_action_goes_through_the_service_and_is_recorded_as_staff(c
     connection, body, _, _ = granted
     staff = StaffFactory()
     client.force_login(staff)
-    response = client.post("/admin/connections/connection/", {"action": "revoke", "_selected_action": [connection.pk]})
+    action = {"action": "revoke", "_selected_action": [connection.pk]}
+    confirmation = client.post("/admin/connections/connection/", action)
+    assert confirmation.status_code == 200 and "What will happen" in confirmation.content.decode()
+    assert Connection.objects.get().is_active  # nothing yet
+    response = client.post(
+        "/admin/connections/connection/", {**action, "confirmed": "yes", "reason": "Customer called: phone stolen"}
+    )
     assert response.status_code == 302
     connection.refresh_from_db()
     assert (connection.revoked_by, connection.revoked_by_user) == ("staff", staff)
-    assert AuditEvent.objects.get(action="connection.revoked").actor_type == "staff"
+    revoked = AuditEvent.objects.get(action="connection.revoked")
+    assert revoked.actor_type == "staff" and revoked.data["reason"] == "Customer called: phone stolen"
     assert api_get(client, "/api/v1/me/", body["access_token"]).status_code == 401
 
 
@@ -90,13 +97,14 @@ def test_staff_suspend_and_unsuspend_actions(client, alice, granted):
     connection, body, _, _ = granted
     app = Application.objects.get()
     client.force_login(StaffFactory())
-    client.post("/admin/connections/application/", {"action": "suspend", "_selected_action": [app.pk]})
+    confirm = {"confirmed": "yes", "reason": "Phishing reports"}
+    client.post("/admin/connections/application/", {"action": "suspend", "_selected_action": [app.pk], **confirm})
     app.refresh_from_db()
     connection.refresh_from_db()
     assert app.suspended_at is not None and connection.revoked_by == "app_suspended"
     assert api_get(client, "/api/v1/me/", body["access_token"]).status_code == 401
     client.force_login(StaffFactory())
-    client.post("/admin/connections/application/", {"action": "unsuspend", "_selected_action": [app.pk]})
+    client.post("/admin/connections/application/", {"action": "unsuspend", "_selected_action": [app.pk], **confirm})
     app.refresh_from_db()
     assert app.suspended_at is None
     assert list(AuditEvent.objects.filter(action__startswith="application.").values_list("action", flat=True)) == [

@@ -346,7 +346,7 @@ def test_token_in_query_string_is_refused(client, app, customer):
 
 
 def test_suspended_app_tokens_stop_at_once_and_it_cannot_authorize(client, app, customer):
-    from connections.services.applications import application_suspend
+    from connections.services.vetting import application_suspend
 
     body = tokens_for(client, customer)
     application_suspend(application=app, actor=None, reason="test")
