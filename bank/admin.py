@@ -14,7 +14,6 @@ from django.contrib.auth.models import User
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest, StreamingHttpResponse
 from django.urls import URLPattern, path
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -27,6 +26,7 @@ from .core.admin import (
     autocomplete_filter_media,
     changelist_link,
     confirmed_action,
+    stamp,
 )
 from .core.audit import audit_record
 from .core.http import signed_in_user
@@ -51,6 +51,10 @@ from .services.drafts import draft_payment_cancel
 from .vocabulary import ActorType, AuditAction
 
 RECENT = 20  # rows of each kind on a customer's page
+
+admin.site.site_header = "Demo Bank · staff console"
+admin.site.site_title = "Demo Bank staff"
+admin.site.index_title = "What do you need to do?"
 
 
 def money(amount: Decimal | None, currency: str) -> str:
@@ -182,9 +186,9 @@ class CustomerAdmin(admin.ModelAdmin):
                     [
                         admin_link(connection, connection.application.name),
                         connection.status_label,
-                        connection.created,
-                        connection.expires_at,
-                        connection.revoked_at or "—",
+                        stamp(connection.created),
+                        stamp(connection.expires_at),
+                        stamp(connection.revoked_at),
                     ]
                     for connection in rows[:RECENT]
                 ],
@@ -217,7 +221,7 @@ class CustomerAdmin(admin.ModelAdmin):
             ["When", "Account", "Amount", "Counterparty", "Description"],
             [
                 [
-                    admin_link(payment, f"{payment.created:%Y-%m-%d %H:%M:%S}"),
+                    admin_link(payment, stamp(payment.created)),
                     payment.monetary_account.iban,
                     money(payment.amount, payment.currency),
                     payment.counterparty_name or payment.counterparty_value,
@@ -236,7 +240,7 @@ class CustomerAdmin(admin.ModelAdmin):
                 ["When", "What", "By", "App"],
                 [
                     [
-                        admin_link(event, f"{event.created:%Y-%m-%d %H:%M:%S}"),
+                        admin_link(event, stamp(event.created)),
                         event.get_action_display(),
                         event.get_actor_type_display(),
                         event.application or "—",
@@ -532,12 +536,12 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="When", ordering="created")
     def when(self, event: AuditEvent) -> str:
-        return timezone.localtime(event.created).strftime("%Y-%m-%d %H:%M:%S %Z")
+        return stamp(event.created)
 
     @admin.display(description="What")
     def summary(self, event: AuditEvent) -> str:
         facts = ", ".join(
-            f"{key}: {value}"
+            f"{key}: {', '.join(map(str, value)) if isinstance(value, list) else value}"
             for key, value in event.data.items()
             if key in ("amount", "total", "reason", "by", "scopes", "to")
         )

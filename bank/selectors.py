@@ -51,7 +51,7 @@ def logged_in_from_before(*, username: str, address: str) -> bool:
     (their own address, which a lockout aimed at their username must spare)."""
     return AuditEvent.objects.filter(
         action=AuditAction.LOGIN,
-        customer__username=username,
+        actor__username=username,
         data__ip=address,
         created__gte=timezone.now() - KNOWN_ADDRESS_MEMORY,
     ).exists()

@@ -22,8 +22,8 @@ def audit_login(sender: object, request: HttpRequest, user: User, **kwargs: obje
     audit_record(
         action=AuditAction.LOGIN,
         actor=user,
-        customer=user,
-        actor_type=ActorType.CUSTOMER,
+        customer=None if user.is_staff else user,
+        actor_type=ActorType.STAFF if user.is_staff else ActorType.CUSTOMER,
         data={"ip": _address(request)},
     )
 
