@@ -50,6 +50,7 @@ class AuditAction(models.TextChoices):
     TOKEN_REFRESHED = "oauth.token_refreshed", "An app renewed its access"
     TOKEN_REFUSED = "oauth.token_refused", "The token endpoint refused a request"
     CONSENT_DENIED = "oauth.consent_denied", "Denied an app access"
+    OAUTH_REFUSED = "oauth.refused", "The bank refused an app's request (authorization, PAR or a DPoP proof)"
     # Developers' applications and the bank's policy for them
     APPLICATION_REGISTERED = "application.registered", "Registered an application"
     APPLICATION_UPDATED = "application.updated", "Changed an application"
@@ -58,6 +59,7 @@ class AuditAction(models.TextChoices):
     APPLICATION_SUSPENDED = "application.suspended", "Suspended an application"
     APPLICATION_UNSUSPENDED = "application.unsuspended", "Lifted an application's suspension"
     APPLICATION_POLICY_CHANGED = "application.policy_changed", "Changed an application's verification or scopes"
+    APPLICATION_METADATA_CHANGED = "application.metadata_changed", "Changed an application's client metadata"
     SCOPE_REQUEST_CREATED = "scope_request.created", "Asked for scopes for an application"
     SCOPE_REQUEST_ENDORSED = "scope_request.endorsed", "Gave the first of two approvals for money-moving scopes"
     SCOPE_REQUEST_APPROVED = "scope_request.approved", "Approved a scope request"

@@ -38,6 +38,8 @@ def production_env(database_url: str, **extra: str) -> dict[str, str]:
         "DB_CONN_MAX_AGE": "60",
         "LOG_LEVEL": "WARNING",
         "REDIS_URL": BENCH_REDIS_URL,
+        # The benchmarks' apps move money with bearer tokens (bench/fapi.py measures what DPoP adds).
+        "BEARER_APPS_MAY_MOVE_MONEY": "1",
     }
     return clean_env(**{**settings, **extra})
 

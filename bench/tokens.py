@@ -10,7 +10,14 @@ from oauth2_provider.models import set_token_value
 from connections.models import AccessToken, Connection
 
 
-def issue_token(connection: Connection, scope: str | None = None, lifetime: timedelta = timedelta(minutes=10)) -> str:
+def issue_token(
+    connection: Connection,
+    scope: str | None = None,
+    lifetime: timedelta = timedelta(minutes=10),
+    *,
+    dpop_jkt: str = "",
+) -> str:
+    """A token for `connection` (bound to the DPoP key with thumbprint `dpop_jkt`, if given)."""
     raw = secrets.token_urlsafe(32)
     token = AccessToken(
         user=connection.user,
@@ -18,6 +25,7 @@ def issue_token(connection: Connection, scope: str | None = None, lifetime: time
         scope=scope if scope is not None else connection.scope,
         expires=timezone.now() + lifetime,
         connection=connection,
+        dpop_jkt=dpop_jkt,
     )
     set_token_value(token, raw)
     token.save()

@@ -4,12 +4,14 @@ from django import forms
 from django.contrib.auth.models import User
 from django.http import QueryDict
 
+from bank.core.errors import DomainError, ErrorCode
 from bank.models import MonetaryAccount
 from bank.selectors import active_accounts_of
 from bank.vocabulary import APPLICATION_NAME_MAX
 
 from . import scopes as scope_table
-from .models import Application
+from .models import Application, TokenEndpointAuthMethod
+from .services.applications import ClientMetadata
 
 
 class ConsentForm(forms.Form):
@@ -52,7 +54,68 @@ class SharedAccountsForm(forms.Form):
         field.queryset = active_accounts_of(customer=customer)
 
 
-class ApplicationForm(forms.Form):
+class ClientMetadataForm(forms.Form):
+    """An app's client metadata, with the standard names (RFC 7591, RFC 9449, RFC 9126): for the
+    developer at /developers/ and for staff in the review page."""
+
+    token_endpoint_auth_method = forms.ChoiceField(
+        label="Token endpoint authentication (token_endpoint_auth_method)",
+        choices=TokenEndpointAuthMethod.choices,
+        required=False,
+        initial=TokenEndpointAuthMethod.CLIENT_SECRET_BASIC,
+        help_text="Confidential clients: a secret, or private_key_jwt with your keys below. Public clients: none. "
+        "Left out, it follows the client type.",
+    )
+    jwks = forms.CharField(
+        label="Public keys (jwks)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text='Your JSON Web Key Set, public keys only: {"keys": [...]}, each with its own kid; '
+        "ES256, PS256 or EdDSA.",
+    )
+    dpop_bound_access_tokens = forms.BooleanField(
+        label="DPoP-bound tokens (dpop_bound_access_tokens)",
+        required=False,
+        help_text="Every token is bound to your DPoP key; none is issued without a DPoP proof.",
+    )
+    require_pushed_authorization_requests = forms.BooleanField(
+        label="Pushed authorization requests only (require_pushed_authorization_requests)",
+        required=False,
+        help_text="Your app pushes every authorization request to /o/par/ first.",
+    )
+
+    def metadata(self, *, client_type: str) -> ClientMetadata:
+        """The metadata as the services take them; a method left out follows the client type."""
+        method = self.cleaned_data["token_endpoint_auth_method"]
+        return ClientMetadata(
+            token_endpoint_auth_method=method or ClientMetadata.default_for(client_type).token_endpoint_auth_method,
+            jwks=self.cleaned_data["jwks"],
+            dpop_bound_access_tokens=self.cleaned_data["dpop_bound_access_tokens"],
+            require_pushed_authorization_requests=self.cleaned_data["require_pushed_authorization_requests"],
+        )
+
+    def refused(self, exc: DomainError) -> None:
+        """Show a service's refusal on the form. Refused keys are not shown again: a pasted private
+        key is neither stored nor sent back to the browser."""
+        self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        if exc.code == ErrorCode.INVALID_JWKS:
+            self.data = (
+                {**self.data.dict(), "jwks": ""} if isinstance(self.data, QueryDict) else {**self.data, "jwks": ""}
+            )
+
+
+class ApplicationForm(ClientMetadataForm):
+    field_order = [
+        "name",
+        "website",
+        "redirect_uris",
+        "client_type",
+        "logo",
+        "token_endpoint_auth_method",
+        "jwks",
+        "dpop_bound_access_tokens",
+        "require_pushed_authorization_requests",
+    ]
     name = forms.CharField(max_length=APPLICATION_NAME_MAX, help_text="What customers see on the consent screen.")
     website = forms.URLField(assume_scheme="https", help_text="Where customers can learn who you are.")
     redirect_uris = forms.CharField(
@@ -79,6 +142,9 @@ class ApplicationForm(forms.Form):
         if not uris:
             raise forms.ValidationError("Give at least one redirect URI.")
         return " ".join(uris)
+
+    def client_metadata(self) -> ClientMetadata:
+        return self.metadata(client_type=self.cleaned_data["client_type"])
 
     def details(self) -> dict[str, str]:
         """The application's details as the services take them (the logo aside)."""

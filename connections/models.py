@@ -64,11 +64,30 @@ def _customer(*, nullable: bool) -> "models.ForeignKey[User | None, User | None]
     )
 
 
+class TokenEndpointAuthMethod(models.TextChoices):
+    """How a client authenticates at the token, PAR and revocation endpoints (RFC 7591 names)."""
+
+    CLIENT_SECRET_BASIC = "client_secret_basic", "Client secret in the Authorization header"
+    CLIENT_SECRET_POST = "client_secret_post", "Client secret in the request body"
+    PRIVATE_KEY_JWT = "private_key_jwt", "A JWT signed with one of its keys (private_key_jwt)"
+    NONE = "none", "None: a public client (PKCE only)"
+
+
 class Application(AbstractApplication):
-    """An OAuth client, with the policy that staff set for it."""
+    """An OAuth client, with the policy that staff set for it and its client metadata (the standard
+    names of RFC 7591, RFC 9449 and RFC 9126)."""
 
     user = _customer(nullable=True)
-
+    token_endpoint_auth_method = models.CharField(
+        max_length=20, choices=TokenEndpointAuthMethod.choices, default=TokenEndpointAuthMethod.CLIENT_SECRET_BASIC
+    )
+    jwks = models.TextField(blank=True, help_text="The app's public JSON Web Key Set, for private_key_jwt.")
+    dpop_bound_access_tokens = models.BooleanField(
+        default=False, help_text="Tokens are bound to a DPoP key: none is issued without a DPoP proof."
+    )
+    require_pushed_authorization_requests = models.BooleanField(
+        default=False, help_text="Authorization requests must be pushed to /o/par/ first."
+    )
     allowed_scopes = models.TextField(
         default=default_allowed_scopes,
         help_text="Space-separated scopes this application may ask for. New applications get the read-only ones.",
@@ -98,6 +117,17 @@ class Application(AbstractApplication):
 
     def allowed_scope_list(self) -> list[str]:
         return scopes.ordered(self.allowed_scopes.split())
+
+    @property
+    def is_fapi(self) -> bool:
+        """Held to the FAPI 2.0 profile: private_key_jwt with its keys, DPoP-bound tokens, pushed
+        authorization requests."""
+        return (
+            self.token_endpoint_auth_method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT
+            and bool(self.jwks.strip())
+            and self.dpop_bound_access_tokens
+            and self.require_pushed_authorization_requests
+        )
 
     def is_usable(self, request: object) -> bool:
         return self.suspended_at is None
@@ -178,6 +208,24 @@ class ScopeRequest(models.Model):
     @property
     def moves_money(self) -> bool:
         return bool(set(self.scope_list) & scopes.MONEY_MOVING)
+
+
+class PushedRequest(models.Model):
+    """An authorization request pushed to /o/par/ (RFC 9126): validated when pushed, used at most once,
+    by its client only, within a minute. Only the SHA-256 of its request_uri is stored."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="+")
+    reference = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the request_uri.")
+    parameters = models.JSONField()
+    created = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["expires_at"], name="pushed_request_expiry")]
+
+    def __str__(self) -> str:
+        return f"Pushed request {self.pk} of {self.application_id}"
 
 
 class RevokedBy(models.TextChoices):
@@ -279,6 +327,9 @@ class Grant(AbstractGrant):
     """An authorization code. Kept (not deleted) after its one use so that a replay can be detected."""
 
     user = _customer(nullable=False)
+    dpop_jkt = models.CharField(
+        max_length=64, blank=True, help_text="Bound to this DPoP key's thumbprint: redeemed only with a proof of it."
+    )
     code = HashedCodeField(max_length=255, unique=True)
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     redeemed_at = models.DateTimeField(null=True, blank=True)
@@ -289,6 +340,7 @@ class Grant(AbstractGrant):
 
 class AccessToken(AbstractAccessToken):
     user = _customer(nullable=True)
+    dpop_jkt = models.CharField(max_length=64, blank=True, help_text="DPoP-bound: the thumbprint of its key.")
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
 
     class Meta(AbstractAccessToken.Meta):
@@ -297,6 +349,7 @@ class AccessToken(AbstractAccessToken):
 
 class RefreshToken(AbstractRefreshToken):
     user = _customer(nullable=False)
+    dpop_jkt = models.CharField(max_length=64, blank=True, help_text="A refresh must prove this DPoP key.")
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
 
     class Meta(AbstractRefreshToken.Meta):

@@ -7,7 +7,6 @@ dynamic registration.
 """
 
 from django.urls import path
-from oauth2_provider import views as toolkit
 
 from .views import connections, developers, oauth
 
@@ -16,7 +15,8 @@ OAUTH_NAMESPACE = "oauth2_provider"  # the toolkit reverses its own views in thi
 oauth_urlpatterns = [
     path("authorize/", oauth.BankAuthorizationView.as_view(), name="authorize"),
     path("token/", oauth.BankTokenView.as_view(), name="token"),
-    path("revoke_token/", toolkit.RevokeTokenView.as_view(), name="revoke-token"),
+    path("par/", oauth.PushedAuthorizationRequestView.as_view(), name="par"),
+    path("revoke_token/", oauth.BankRevokeTokenView.as_view(), name="revoke-token"),
     path("introspect/", oauth.BankIntrospectTokenView.as_view(), name="introspect"),
 ]
 
@@ -30,6 +30,7 @@ page_urlpatterns = [
     path(f"{CONNECTIONS}<int:pk>/revoked/", connections.connection_revoked, name="connection-revoked"),
     path("developers/", developers.developers, name="developers"),
     path("developers/new/", developers.developer_new, name="developer-new"),
+    path("developers/guides/<slug:slug>/", developers.developer_guide, name="developer-guide"),
     path("developers/<int:pk>/", developers.developer_edit, name="developer-edit"),
     path("developers/<int:pk>/rotate-secret/", developers.developer_rotate_secret, name="developer-rotate-secret"),
     path("apps/logos/<str:sha256>.png", developers.application_logo, name="application-logo"),

@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from bench.servers import BIN, ROOT, clean_env, database_url_of_this_run, free_port, running
 from bench.tokens import issue_token
 from connections.services.connections import connection_grant
+from tests.connections.fapi_helpers import ASSERTION_TYPE, Key, assertion, make_fapi_application
 from tests.connections.oauth_helpers import CLIENT_ID, CLIENT_SECRET, make_application
 from tests.factories import PASSWORD, make_account
 
@@ -66,9 +68,10 @@ BEHIND_TLS = {"X-Forwarded-Proto": "https"}
 
 
 @contextlib.contextmanager
-def production_servers(count: int, **settings: str) -> Iterator[list[str]]:
+def production_servers(count: int, *, tls: tuple[Path, Path] | None = None, **settings: str) -> Iterator[list[str]]:
     """`count` processes of the production command, sharing this run's database and Redis, with the
-    static files collected as the Dockerfile does, and `settings` in their environment."""
+    static files collected as the Dockerfile does, and `settings` in their environment. With `tls`
+    (a certificate and its key) each speaks https itself and is its own issuer."""
     redis.Redis.from_url(REDIS_URL).flushdb()
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=production_env(), check=True
@@ -77,15 +80,21 @@ def production_servers(count: int, **settings: str) -> Iterator[list[str]]:
         urls = []
         for _ in range(count):
             port = free_port()
+            url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+            encrypted = (
+                {"GUNICORN_CERTFILE": str(tls[0]), "GUNICORN_KEYFILE": str(tls[1]), "OAUTH2_ISSUER": url} if tls else {}
+            )
             env = production_env(
                 DATABASE_URL=database_url_of_this_run(),
                 REDIS_URL=REDIS_URL,
                 GUNICORN_BIND=f"127.0.0.1:{port}",
                 GUNICORN_WORKERS="2",
+                **encrypted,
                 **settings,
             )
-            stack.enter_context(running(GUNICORN, env=env, ready_url=f"http://127.0.0.1:{port}/healthz"))
-            urls.append(f"http://127.0.0.1:{port}")
+            ready = f"{url}/healthz"
+            stack.enter_context(running(GUNICORN, env=env, ready_url=ready, trust=tls[0] if tls else None))
+            urls.append(url)
         yield urls
 
 
@@ -276,3 +285,18 @@ def test_the_step_up_limit_holds_across_processes(alice):
     assert set(answers) == {303}
     assert AuditEvent.objects.filter(action="auth.step_up_failed", customer=alice).count() == 5
     assert DraftPayment.objects.get().status == "PENDING"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_client_assertion_replayed_to_another_process_is_refused():
+    key = Key()
+    make_fapi_application(key)
+    signed = assertion(key)  # aud: the issuer, which both processes are
+    body = {"token": "x", "client_assertion_type": ASSERTION_TYPE, "client_assertion": signed}
+
+    with production_servers(2) as (first, second), httpx.Client(headers=BEHIND_TLS) as client:
+        assert client.post(f"{first}/o/revoke_token/", data=body).status_code == 200
+        replayed = client.post(f"{second}/o/revoke_token/", data=body)
+
+    assert replayed.status_code == 401 and replayed.json()["error"] == "invalid_client"

@@ -15,6 +15,8 @@ from rest_framework.request import Request
 
 from bank.core.errors import ErrorCode
 from connections.models import AccessToken
+from connections.scopes import MONEY_MOVING
+from connections.services.applications import money_needs_fapi
 
 if TYPE_CHECKING:  # DRF imports this module from its settings, before its views exist
     from rest_framework.views import APIView
@@ -41,16 +43,20 @@ def scopes_for(view: "APIView") -> Alternatives:
 
 def effective_scopes(request: Request) -> frozenset[str]:
     """What the app may do now: the scopes its token carries, that the customer granted the
-    connection, and that the bank still allows the application, all three. No edit of one row can
-    widen an app's access, and a scope the bank takes away stops working at the next call."""
+    connection, and that the bank still allows the application, all three (and money-moving ones
+    only for FAPI apps, unless the deployment allows bearer apps to move money). No edit of one row
+    can widen an app's access, and a scope the bank takes away stops working at the next call."""
     token = request.auth
     if not isinstance(token, AccessToken) or token.connection is None:
         return frozenset()
-    return (
+    granted = (
         frozenset(token.scope.split())
         & frozenset(token.connection.scope.split())
         & frozenset(token.application.allowed_scopes.split())
     )
+    if money_needs_fapi(token.application):
+        granted -= MONEY_MOVING  # money moves only for apps held to FAPI 2.0 in this deployment
+    return granted
 
 
 class HasActionScopes(TokenMatchesOASRequirements):

@@ -78,9 +78,14 @@ class ErrorCode(StrEnum):
     ALREADY_SUSPENDED = "already_suspended"
     NOT_SUSPENDED = "not_suspended"
     INVALID_LOGO = "invalid_logo"
+    INVALID_JWKS = "invalid_jwks"
+    INVALID_CLIENT_METADATA = "invalid_client_metadata"
+    FAPI_REQUIRED = "fapi_required"
+    INVALID_REQUEST_URI = "invalid_request_uri"
     # Authentication, authorization and limits (the API's own refusals)
     INVALID_TOKEN = "invalid_token"  # noqa: S105  (an error code, not a credential)
     INSUFFICIENT_SCOPE = "insufficient_scope"
+    INVALID_DPOP_PROOF = "invalid_dpop_proof"
     PERMISSION_DENIED = "permission_denied"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"

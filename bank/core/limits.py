@@ -58,3 +58,9 @@ class Limit:
     def retry_after(self) -> int:
         """What to tell a refused client to wait: the whole window (the cache keeps no start time)."""
         return int(self.window.total_seconds())
+
+
+def first_use(key: str, *, ttl: int) -> bool:
+    """Whether this is the first time `key` is seen (kept for `ttl` seconds, across processes): how a
+    JWT's `jti` is made single-use."""
+    return bool(cache.add(f"once:{key}", True, timeout=ttl))

@@ -169,7 +169,7 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 # otherwise a per-process memory cache.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {"default": {"BACKEND": "bank.core.cache.BankRedisCache", "LOCATION": REDIS_URL}}
     SESSION_ENGINE = "django.contrib.sessions.backends.cache"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
@@ -199,6 +199,10 @@ OAUTH2_PROVIDER_GRANT_MODEL = "connections.Grant"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "connections.IDToken"  # noqa: S105
 
 CONNECTION_LIFETIME = timedelta(days=90)
+# Money-moving scopes are for FAPI 2.0 apps (private_key_jwt, DPoP-bound tokens, pushed requests)
+# unless this allows bearer-token apps to move money too: on for local demos and the tests, never
+# by default in production.
+BEARER_APPS_MAY_MOVE_MONEY = env_bool("BEARER_APPS_MAY_MOVE_MONEY", False)
 # The token endpoint's rate limits: every request counts against its address; requests of a client
 # that authenticated count against that client.
 OAUTH_TOKEN_RATE_PER_ADDRESS = os.environ.get("OAUTH_TOKEN_RATE_PER_ADDRESS", "1200/min")

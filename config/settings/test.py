@@ -12,6 +12,7 @@ PASSWORD_HASHERS = [
     "connections.hashers.ClientSecretHasher",
 ]
 BANK_DEMO_DATA_ALLOWED = True
+BEARER_APPS_MAY_MOVE_MONEY = True  # the demo's bearer app, and the tests' bearer apps, move money
 os.environ.setdefault("DJANGO_TEST", "1")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

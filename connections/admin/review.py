@@ -18,8 +18,15 @@ from bank.core.errors import DomainError
 from bank.core.http import signed_in_user
 from bank.vocabulary import REASON_MAX
 from connections import scopes as scope_table
+from connections.forms import ClientMetadataForm
 from connections.models import Application, AwaitingReview, ScopeRequest, ScopeRequestStatus
-from connections.services.vetting import application_review, scope_request_approve, scope_request_reject
+from connections.services.applications import ClientMetadata
+from connections.services.vetting import (
+    application_metadata_set,
+    application_review,
+    scope_request_approve,
+    scope_request_reject,
+)
 
 SCOPE_CHOICES = [(scope.name, scope.name) for scope in scope_table.SCOPES] + [
     (scope_table.INTROSPECTION, scope_table.INTROSPECTION)
@@ -33,6 +40,10 @@ class ReviewForm(forms.Form):
     allowed_scopes = forms.MultipleChoiceField(
         choices=SCOPE_CHOICES, required=False, widget=forms.CheckboxSelectMultiple
     )
+    reason = forms.CharField(max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class MetadataForm(ClientMetadataForm):
     reason = forms.CharField(max_length=REASON_MAX, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -98,7 +109,20 @@ def review_view(
         initial={"verified": application.verified, "allowed_scopes": application.allowed_scopes.split()},
     )
     decision = DecisionForm(request.POST if request.POST.get("form") == "decision" else None)
+    metadata = MetadataForm(
+        request.POST if request.POST.get("form") == "metadata" else None,
+        initial=ClientMetadata.of(application).__dict__,
+    )
     try:
+        if metadata.is_bound and metadata.is_valid():
+            application_metadata_set(
+                application=application,
+                staff=staff,
+                metadata=metadata.metadata(client_type=application.client_type),
+                reason=metadata.cleaned_data["reason"],
+            )
+            modeladmin.message_user(request, f"Client metadata of {application.name} recorded.", messages.SUCCESS)
+            return HttpResponseRedirect(request.path)
         if review.is_bound and review.is_valid():
             proposal = application_review(
                 application=application,
@@ -130,6 +154,8 @@ def review_view(
             return HttpResponseRedirect(request.path)
     except DomainError as exc:
         modeladmin.message_user(request, exc.message, messages.ERROR)
+        if metadata.is_bound:
+            metadata.refused(exc)
     pending = ScopeRequest.objects.filter(application=application, status=ScopeRequestStatus.PENDING).select_related(
         "requested_by", "endorsed_by"
     )
@@ -141,6 +167,7 @@ def review_view(
         "hosts": redirect_hosts(application),
         "owner": admin_link(application.user) if application.user_id else "—",
         "review": review,
+        "metadata": metadata,
         "scope_rows": [
             (scope, scope.name in set(review["allowed_scopes"].value() or [])) for scope in scope_table.SCOPES
         ],

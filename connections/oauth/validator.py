@@ -3,25 +3,57 @@
 - Codes work once: the first redemption claims the code atomically; any later one (sequential or
   concurrent) is a replay and revokes the connection, and with it every token issued from that code.
 - Every token carries its connection, and is refused once the connection is revoked or expired.
+- Clients registered for `private_key_jwt` authenticate with a signed assertion, and only so
+  (`client_auth`); the others with their secret, and only so.
+- DPoP: the token endpoint's view verifies the proof and passes its key's thumbprint in the WSGI
+  environ (`DPOP_JKT`, a key no HTTP header can produce); codes bound to a key are redeemed only with
+  it, tokens are bound to it, and a refresh must prove the same key.
 """
 
 import hashlib
 import uuid
 from collections import OrderedDict
 from datetime import datetime
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.common import Request
 from oauthlib.oauth2 import WebApplicationServer
+from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types import AuthorizationCodeGrant
 
-from connections.models import AccessToken, Application, Connection, Grant, RefreshToken, RevokedBy
+from connections.models import (
+    AccessToken,
+    Application,
+    Connection,
+    Grant,
+    RefreshToken,
+    RevokedBy,
+    TokenEndpointAuthMethod,
+)
 from connections.services.connections import connection_revoke
 
+from .client_auth import ASSERTION_TYPE, AssertionCheck, AssertionRefused, assertion_client_id, assertion_verify
+
 type TokenDict = dict[str, str | int]
+
+# Keys of the WSGI environ that the bank's own OAuth views set for the validator. Headers reach the
+# environ only as HTTP_*, so no client can set these.
+ENDPOINT_URL = "bank.endpoint_url"  # the absolute URL of the endpoint called (an assertion's aud)
+DPOP_JKT = "bank.dpop_jkt"  # the thumbprint of the key of a verified DPoP proof
+
+
+def _environ(request: Request, key: str) -> str:
+    value = request.headers.get(key, "") if request.headers else ""
+    return str(value or "")
+
+
+def _refused(request: Request, error: str, description: str) -> errors.CustomOAuth2Error:
+    return errors.CustomOAuth2Error(error=error, description=description, status_code=400, request=request)
 
 
 def _invalid_token(request: Request, description: str) -> None:
@@ -29,6 +61,48 @@ def _invalid_token(request: Request, description: str) -> None:
 
 
 class BankOAuth2Validator(OAuth2Validator):
+    # --- client authentication ----------------------------------------------------------------
+
+    def authenticate_client(self, request: Request, *args: object, **kwargs: object) -> bool:
+        # Body parameters become attributes of oauthlib's request; absent ones raise AttributeError.
+        assertion = getattr(request, "client_assertion", None)
+        assertion_type = getattr(request, "client_assertion_type", None)
+        if assertion is not None or assertion_type is not None:
+            return self._authenticate_with_assertion(request, str(assertion or ""), str(assertion_type or ""))
+        if not super().authenticate_client(request, *args, **kwargs):
+            return False
+        if request.client.token_endpoint_auth_method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT:
+            request.error_description = "This client authenticates with private_key_jwt, never with a secret."
+            return False
+        return True
+
+    def _authenticate_with_assertion(self, request: Request, assertion: str, assertion_type: str) -> bool:
+        try:
+            if assertion_type != ASSERTION_TYPE:
+                raise AssertionRefused(f"client_assertion_type must be {ASSERTION_TYPE}.")
+            client_id = assertion_client_id(assertion)
+            if request.client_id and request.client_id != client_id:
+                raise AssertionRefused("client_id and the client_assertion's iss differ.")
+            application = Application.objects.filter(client_id=client_id).first()
+            if application is None:
+                raise AssertionRefused("No such client.")
+            # The issuer, the token endpoint, or the endpoint called (as the issuer names it, or as
+            # this request reached it).
+            issuer = settings.OAUTH2_ISSUER.rstrip("/")
+            called = _environ(request, ENDPOINT_URL)
+            audiences = {issuer, f"{issuer}/o/token/"} | ({called, issuer + urlsplit(called).path} if called else set())
+            assertion_verify(
+                assertion,
+                application=application,
+                check=AssertionCheck(client_id=client_id, audiences=frozenset(audiences)),
+            )
+        except AssertionRefused as exc:
+            request.error_description = str(exc)
+            return False
+        request.client = application
+        request.client_id = application.client_id
+        return True
+
     # --- resource server side: bearer tokens --------------------------------------------------
 
     def _load_access_token(self, token: str) -> AccessToken | None:
@@ -59,7 +133,8 @@ class BankOAuth2Validator(OAuth2Validator):
     ) -> Grant:
         grant = super()._create_authorization_code(request, code, expires)
         grant.connection = getattr(request, "connection", None)
-        grant.save(update_fields=["connection"])
+        grant.dpop_jkt = getattr(request, "dpop_jkt", "") or ""
+        grant.save(update_fields=["connection", "dpop_jkt"])
         return grant
 
     def validate_code(
@@ -78,6 +153,7 @@ class BankOAuth2Validator(OAuth2Validator):
             return False
         if not grant.user.is_active:
             return False  # the bank blocked the customer after consent
+        self._bind_dpop(request, client, bound_to=grant.dpop_jkt)
         request.scopes = grant.scope.split(" ")
         request.user = grant.user
         request.connection = grant.connection
@@ -112,8 +188,25 @@ class BankOAuth2Validator(OAuth2Validator):
             return False
         if not request.user.is_active:
             return False  # the bank blocked the customer
+        self._bind_dpop(request, client, bound_to=request.refresh_token_instance.dpop_jkt)
         request.connection = connection
         return True
+
+    def _bind_dpop(self, request: Request, client: Application, *, bound_to: str) -> None:
+        """The DPoP key this grant's tokens are bound to: the proof's. A code or refresh token already
+        bound to a key is redeemed only with a proof of that key; an app with DPoP-bound tokens gets
+        none without a proof."""
+        jkt = _environ(request, DPOP_JKT)
+        if not jkt and (bound_to or client.dpop_bound_access_tokens):
+            raise _refused(request, "invalid_dpop_proof", "Tokens of this grant are DPoP-bound: send a DPoP proof.")
+        if bound_to and jkt != bound_to:
+            raise _refused(request, "invalid_grant", "The DPoP proof is signed with another key than this grant's.")
+        request.dpop_jkt = jkt
+
+    def save_bearer_token(self, token: TokenDict, request: Request, *args: object, **kwargs: object) -> None:
+        super().save_bearer_token(token, request, *args, **kwargs)
+        if getattr(request, "dpop_jkt", ""):
+            token["token_type"] = "DPoP"  # noqa: S105  (RFC 9449 §5: a token type, not a secret)
 
     # --- RFC 7009 revocation by the app --------------------------------------------------------
 
@@ -150,6 +243,7 @@ class BankOAuth2Validator(OAuth2Validator):
             source_refresh_token=source_refresh_token,
             resource=getattr(request, "resource", []),
             connection=getattr(request, "connection", None),
+            dpop_jkt=getattr(request, "dpop_jkt", ""),
         )
         self._set_token_value(access_token, token["access_token"])
         access_token.save()
@@ -169,6 +263,7 @@ class BankOAuth2Validator(OAuth2Validator):
             token_family=previous_refresh_token.token_family if previous_refresh_token else uuid.uuid4(),
             resource=getattr(request, "resource", []),
             connection=getattr(request, "connection", None),
+            dpop_jkt=getattr(request, "dpop_jkt", ""),
         )
         self._set_token_value(refresh_token, refresh_token_code)
         refresh_token.save()
@@ -186,14 +281,20 @@ class BankServer(WebApplicationServer):
         self.auth_grant._code_challenge_methods = {"S256": s256}
 
 
-def authenticated_client(request: HttpRequest) -> Application | None:
-    """The client that a request to one of the server's own endpoints authenticates as (its secret,
-    in the Authorization header or the body), through the same validator as the token endpoint."""
+def authenticated_client(request: HttpRequest) -> tuple[Application | None, str]:
+    """The client that a request to one of the server's own endpoints authenticates as (a secret in
+    the Authorization header or the body, or a private_key_jwt assertion), through the same validator
+    as the token endpoint; or None and why not."""
     # The toolkit reads the Authorization header under its WSGI name, as its own views pass it.
-    headers = {"HTTP_AUTHORIZATION": request.META.get("HTTP_AUTHORIZATION", ""), "Content-Type": request.content_type}
+    headers = {
+        "HTTP_AUTHORIZATION": request.META.get("HTTP_AUTHORIZATION", ""),
+        "Content-Type": request.content_type,
+        ENDPOINT_URL: request.build_absolute_uri(request.path),
+    }
     oauth_request = Request(request.build_absolute_uri(), request.method or "POST", request.body, headers)
     validator = get_oauthlib_core().server.request_validator
     if not validator.authenticate_client(oauth_request):
-        return None
+        why = getattr(oauth_request, "error_description", None) or "Client authentication failed."
+        return None, str(why)
     client: Application = oauth_request.client
-    return client
+    return client, ""

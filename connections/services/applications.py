@@ -1,11 +1,15 @@
 """Developers' applications (registered and changed at /developers/) and the bank's policy for them
 (suspension by staff)."""
 
+import dataclasses
 import hashlib
 import io
+import json
 import unicodedata
+from dataclasses import dataclass
 
 from confusable_homoglyphs.confusables import confusables_data
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,7 +21,8 @@ from bank.core.audit import AuditData, audit_record
 from bank.core.errors import ErrorCode, ValidationFailed
 from bank.selectors import display_name
 from bank.vocabulary import ActorType, AuditAction
-from connections.models import Application, Logo, default_allowed_scopes
+from connections.keys import checked_jwks
+from connections.models import Application, Logo, TokenEndpointAuthMethod, default_allowed_scopes
 
 # --- Developers' own applications --------------------------------------------------------------
 
@@ -76,6 +81,74 @@ def logo_store(*, upload: bytes) -> Logo:
     return logo
 
 
+@dataclass(frozen=True)
+class ClientMetadata:
+    """How an app authenticates and what it is held to (the standard names): its token endpoint
+    authentication method, its public keys, DPoP-bound tokens, pushed authorization requests."""
+
+    token_endpoint_auth_method: str = TokenEndpointAuthMethod.CLIENT_SECRET_BASIC
+    jwks: str = ""
+    dpop_bound_access_tokens: bool = False
+    require_pushed_authorization_requests: bool = False
+
+    @classmethod
+    def default_for(cls, client_type: str) -> "ClientMetadata":
+        public = client_type == Application.CLIENT_PUBLIC
+        return cls(
+            token_endpoint_auth_method=TokenEndpointAuthMethod.NONE if public else cls.token_endpoint_auth_method
+        )
+
+    @classmethod
+    def of(cls, application: Application) -> "ClientMetadata":
+        return cls(
+            token_endpoint_auth_method=application.token_endpoint_auth_method,
+            jwks=application.jwks,
+            dpop_bound_access_tokens=application.dpop_bound_access_tokens,
+            require_pushed_authorization_requests=application.require_pushed_authorization_requests,
+        )
+
+    def checked(self, *, client_type: str) -> "ClientMetadata":
+        """The metadata as stored (the key set checked and compacted), or a clear refusal."""
+        method = self.token_endpoint_auth_method
+        if method not in TokenEndpointAuthMethod.values:
+            raise _metadata_refused(
+                f"token_endpoint_auth_method is one of {', '.join(TokenEndpointAuthMethod.values)}."
+            )
+        public = client_type == Application.CLIENT_PUBLIC
+        if public != (method == TokenEndpointAuthMethod.NONE):
+            raise _metadata_refused(
+                "A public client authenticates with none; a confidential one with a secret or private_key_jwt."
+            )
+        jwks = checked_jwks(self.jwks) if self.jwks.strip() else ""
+        if method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT and not jwks:
+            raise _metadata_refused("private_key_jwt needs the app's public keys (jwks).")
+        return dataclasses.replace(self, jwks=jwks)
+
+    def apply(self, application: Application) -> None:
+        for field in dataclasses.fields(self):
+            setattr(application, field.name, getattr(self, field.name))
+
+    def describe(self) -> AuditData:
+        """For the audit log: the key set by its key ids, never the keys themselves."""
+        kids = [str(key.get("kid")) for key in json.loads(self.jwks).get("keys", [])] if self.jwks else []
+        return {
+            "token_endpoint_auth_method": self.token_endpoint_auth_method,
+            "jwks_kids": kids,
+            "dpop_bound_access_tokens": self.dpop_bound_access_tokens,
+            "require_pushed_authorization_requests": self.require_pushed_authorization_requests,
+        }
+
+
+def _metadata_refused(message: str) -> ValidationFailed:
+    return ValidationFailed(message, code=ErrorCode.INVALID_CLIENT_METADATA)
+
+
+def money_needs_fapi(application: Application) -> bool:
+    """Whether the bank refuses money-moving scopes to this app: it is not held to FAPI 2.0, and
+    this deployment does not let bearer-token apps move money."""
+    return not application.is_fapi and not settings.BEARER_APPS_MAY_MOVE_MONEY
+
+
 def _ensure_name_free(name: str, *, application_pk: int | None) -> None:
     """A verified app's name is reserved: nobody else may look like it to a customer."""
     skeleton = name_skeleton(name)
@@ -108,11 +181,13 @@ def application_register(
     redirect_uris: str,
     client_type: str,
     logo_upload: bytes | None = None,
+    metadata: ClientMetadata | None = None,
 ) -> tuple[Application, str]:
     """A customer registers an app. It may ask only for the read-only scopes until staff allow more.
     Returns the raw client secret, which is stored hashed and shown this once."""
     secret = generate_client_secret()
     _ensure_name_free(name, application_pk=None)
+    checked = (metadata or ClientMetadata.default_for(client_type)).checked(client_type=client_type)
     application = Application(
         user=developer,
         client_secret=secret,
@@ -125,6 +200,7 @@ def application_register(
         logo=logo_store(upload=logo_upload) if logo_upload else None,
         review_requested_at=timezone.now(),
     )
+    checked.apply(application)
     _saved(application)
     audit_record(
         action=AuditAction.APPLICATION_REGISTERED,
@@ -132,7 +208,7 @@ def application_register(
         customer=developer,
         application=application,
         actor_type=ActorType.CUSTOMER,
-        data={"client_type": application.client_type},
+        data={"client_type": application.client_type, **checked.describe()},
     )
     return application, secret
 
@@ -148,6 +224,7 @@ def application_update(
     client_type: str,
     logo_upload: bytes | None = None,
     logo_clear: bool = False,
+    metadata: ClientMetadata | None = None,
 ) -> Application:
     application = Application.objects.select_for_update().get(pk=application.pk, user=developer)
     wanted = {"name": name, "website": website, "redirect_uris": redirect_uris, "client_type": client_type}
@@ -158,10 +235,24 @@ def application_update(
     )
     if "name" in changed:
         _ensure_name_free(name, application_pk=application.pk)
+    before_metadata = ClientMetadata.of(application)
+    new_metadata = (metadata or before_metadata).checked(client_type=client_type)
+    changed = sorted(
+        set(changed)
+        | {
+            field.name
+            for field in dataclasses.fields(ClientMetadata)
+            if getattr(before_metadata, field.name) != getattr(new_metadata, field.name)
+        }
+    )
+    was_fapi = application.is_fapi
     for field, value in wanted.items():
         setattr(application, field, value)
     application.logo = logo
+    new_metadata.apply(application)
     reviewed_changes = [field for field in changed if field in REVIEWED_FIELDS]
+    if was_fapi and not application.is_fapi:
+        reviewed_changes.append("fapi")  # no longer held to FAPI 2.0: what staff allowed it may not hold
     before: AuditData = {"verified": application.verified, "allowed_scopes": application.allowed_scope_list()}
     if reviewed_changes and application.review_requested_at is None:
         # The bank reviewed what it saw; this is no longer that app. Back to the queue, with only

@@ -19,6 +19,7 @@ from bank.vocabulary import REASON_MAX, ActorType, AuditAction
 from connections import scopes as scope_table
 from connections.models import Application, Connection, RevokedBy, ScopeRequest, ScopeRequestStatus
 
+from .applications import ClientMetadata, money_needs_fapi
 from .connections import connection_revoke
 
 GRANTABLE = (*scope_table.ALL, scope_table.INTROSPECTION)
@@ -35,6 +36,15 @@ def _checked_reason(reason: str) -> str:
 
 def _policy(application: Application) -> AuditData:
     return {"verified": application.verified, "allowed_scopes": application.allowed_scope_list()}
+
+
+def _ensure_may_move_money(application: Application) -> None:
+    if money_needs_fapi(application):
+        raise PermissionDenied(
+            "Only a FAPI 2.0 app (private_key_jwt with its keys, DPoP-bound tokens, pushed authorization "
+            "requests) may be allowed a scope that moves money.",
+            code=ErrorCode.FAPI_REQUIRED,
+        )
 
 
 def _lock(application: Application) -> Application:
@@ -86,6 +96,8 @@ def application_review(
         {scope_table.INTROSPECTION} if scope_table.INTROSPECTION in application.allowed_scopes.split() else set()
     )
     money_added = (wanted - current) & scope_table.MONEY_MOVING
+    if money_added:
+        _ensure_may_move_money(application)
     _set_policy(application, staff=staff, verified=verified, allowed=wanted - money_added, reason=reason, data={})
     if not money_added:
         return None
@@ -167,6 +179,8 @@ def scope_request_approve(*, request: ScopeRequest, staff: User, reason: str) ->
             code=ErrorCode.FOUR_EYES,
         )
     application = _lock(request.application)
+    if request.moves_money:
+        _ensure_may_move_money(application)
     _set_policy(
         application,
         staff=staff,
@@ -260,3 +274,32 @@ def application_unsuspend(*, application: Application, actor: User, reason: str)
         actor_type=ActorType.STAFF,
         data={"reason": reason, "suspended_since": suspended_since},
     )
+
+
+@transaction.atomic
+def application_metadata_set(
+    *, application: Application, staff: User, metadata: ClientMetadata, reason: str
+) -> Application:
+    """Staff set an app's client metadata (how it authenticates, its keys, DPoP, pushed requests).
+    An app that is no longer held to FAPI 2.0 loses the money-moving scopes it may not keep."""
+    reason = _checked_reason(reason)
+    application = _lock(application)
+    before = ClientMetadata.of(application)
+    after = metadata.checked(client_type=application.client_type)
+    if before == after:
+        return application
+    after.apply(application)
+    application.save()
+    data: AuditData = {"before": before.describe(), "after": after.describe(), "reason": reason}
+    if money_needs_fapi(application):
+        kept = set(application.allowed_scope_list()) - scope_table.MONEY_MOVING
+        if kept != set(application.allowed_scope_list()):
+            _set_policy(application, staff=staff, verified=application.verified, allowed=kept, reason=reason, data={})
+    audit_record(
+        action=AuditAction.APPLICATION_METADATA_CHANGED,
+        actor=staff,
+        application=application,
+        actor_type=ActorType.STAFF,
+        data=data,
+    )
+    return application

@@ -1,11 +1,17 @@
-"""The developers' pages: a customer's own OAuth applications. Another customer's application is a 404."""
+"""The developers' pages: a customer's own OAuth applications (another customer's application is a
+404), and the guides for integrators."""
 
+import functools
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from markdown_it import MarkdownIt
 
 from bank.core.errors import DomainError
 from bank.core.http import AuthenticatedHttpRequest, see_other
@@ -15,6 +21,7 @@ from connections.models import Application, Logo
 from connections.selectors import applications_of
 from connections.services.applications import (
     DEVELOPER_FIELDS,
+    ClientMetadata,
     application_register,
     application_rotate_secret,
     application_update,
@@ -48,10 +55,13 @@ def developer_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             application, secret = application_register(
-                developer=request.user, **form.details(), logo_upload=form.logo_upload()
+                developer=request.user,
+                **form.details(),
+                logo_upload=form.logo_upload(),
+                metadata=form.client_metadata(),
             )
         except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form.refused(exc)
         else:
             if application.client_type == Application.CLIENT_PUBLIC:
                 messages.success(
@@ -67,7 +77,8 @@ def developer_new(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def developer_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     application = get_object_or_404(applications_of(developer=request.user), pk=pk)
-    initial = {name: getattr(application, name) for name in DEVELOPER_FIELDS}
+    initial: dict[str, object] = {name: getattr(application, name) for name in DEVELOPER_FIELDS}
+    initial.update(ClientMetadata.of(application).__dict__)
     initial["redirect_uris"] = "\n".join(application.redirect_uris.split())
     form = ApplicationForm(
         request.POST if request.method == "POST" else None,
@@ -82,9 +93,10 @@ def developer_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 **form.details(),
                 logo_upload=form.logo_upload(),
                 logo_clear=form.logo_cleared(),
+                metadata=form.client_metadata(),
             )
         except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+            form.refused(exc)
         else:
             messages.success(request, "Your changes are saved.")
             return see_other("developer-edit", application.pk)
@@ -112,3 +124,25 @@ def application_logo(request: HttpRequest, sha256: str) -> HttpResponse:
     response["Cache-Control"] = "public, max-age=31536000, immutable"
     response["Content-Security-Policy"] = "default-src 'none'"
     return response
+
+
+# Guides for integrators: Markdown in docs/guides/ (the same files the repository shows), rendered
+# without raw HTML.
+GUIDES = {"fapi": settings.BASE_DIR / "docs" / "guides" / "fapi.md"}
+
+
+@functools.cache
+def _guide(slug: str) -> tuple[str, SafeString]:
+    text = GUIDES[slug].read_text(encoding="utf-8")
+    title = text.splitlines()[0].removeprefix("# ").strip()
+    html = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    return title, mark_safe(html)  # noqa: S308  (Markdown from the repository, with raw HTML disabled)
+
+
+@require_GET
+def developer_guide(request: HttpRequest, slug: str) -> HttpResponse:
+    """A guide for integrators; public, like the API documentation."""
+    if slug not in GUIDES:
+        raise Http404("No such guide.")
+    title, body = _guide(slug)
+    return render(request, "connections/guide.html", {"title": title, "body": body})

@@ -8,26 +8,34 @@ chooses the accounts the app will see, which become the Connection.
 
 import base64
 import binascii
+import hashlib
 import json
 from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from django import forms
 from django.conf import settings
 from django.core import signing
-from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.http import OAuth2ResponseRedirect
-from oauth2_provider.views import AuthorizationView, IntrospectTokenView, OAuthServerMetadataView, TokenView
+from oauth2_provider.views import (
+    AuthorizationView,
+    IntrospectTokenView,
+    OAuthServerMetadataView,
+    RevokeTokenView,
+    TokenView,
+)
 from oauth2_provider.views.mixins import OAuthLibMixin
+from oauthlib.oauth2.rfc6749 import errors
 
 from bank.core.audit import audit_record
-from bank.core.errors import ValidationFailed
+from bank.core.errors import ErrorCode, ValidationFailed
 from bank.core.http import AuthenticatedHttpRequest, client_address
 from bank.core.limits import Limit
 from bank.models import MonetaryAccount
@@ -35,8 +43,14 @@ from bank.selectors import active_accounts_of
 from bank.vocabulary import ActorType, AuditAction
 from connections import scopes as scope_table
 from connections.forms import ConsentForm
-from connections.models import Application, Connection
-from connections.oauth.validator import authenticated_client
+from connections.keys import ALGORITHMS
+from connections.models import AccessToken, Application, Connection
+from connections.oauth.client_auth import AssertionRefused, assertion_client_id
+from connections.oauth.dpop import ProofRefused, is_thumbprint, proof_verify
+from connections.oauth.par import PushRefused, pushed_parameters
+from connections.oauth.validator import DPOP_JKT, ENDPOINT_URL, authenticated_client
+from connections.services.authorization import LIFETIME as PUSHED_LIFETIME
+from connections.services.authorization import oauth_refusal_record, pushed_request_create, pushed_request_take
 from connections.services.connections import connection_grant
 
 CONSENT_SALT = "connections.consent"
@@ -44,13 +58,35 @@ CONSENT_MAX_AGE = 15 * 60
 
 # The authorization request's parameters that the toolkit needs to issue the code.
 type Credentials = dict[str, str | Connection]
-CREDENTIAL_FIELDS = ("client_id", "redirect_uri", "response_type", "state", "code_challenge", "code_challenge_method")
+CREDENTIAL_FIELDS = (
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "state",
+    "code_challenge",
+    "code_challenge_method",
+    "dpop_jkt",
+)
 
 
 class SeeOtherRedirect(OAuth2ResponseRedirect):
     """Credential-bearing redirects are 303: the browser follows with GET and never re-posts the form."""
 
     status_code = 303
+
+
+def pushed_request_take_checked(query: QueryDict) -> dict[str, str]:
+    """Take a pushed request named by `request_uri`, refusing parameters beside it that conflict."""
+    client_id = query.get("client_id", "")
+    request_uri = query.get("request_uri", "")
+    extra = {key: query.getlist(key) for key in query if key not in ("client_id", "request_uri")}
+    pushed = pushed_request_take(client_id=client_id, request_uri=request_uri)
+    conflicting = sorted(key for key, values in extra.items() if values != [pushed.get(key)])
+    if conflicting:
+        raise ValidationFailed(
+            f"These parameters differ from the pushed request: {', '.join(conflicting)}.", code=ErrorCode.INVALID
+        )
+    return pushed
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -60,11 +96,46 @@ class BankAuthorizationView(AuthorizationView):
     request: AuthenticatedHttpRequest
 
     def get(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
-        # The customer always sees the screen: a client cannot ask to skip it.
         query = request.GET.copy()
-        query.pop("approval_prompt", None)
-        request.GET = QueryDict(query.urlencode())
+        query.pop("approval_prompt", None)  # the customer always sees the screen: no client skips it
+        client_id = query.get("client_id", "")
+        application = Application.objects.filter(client_id=client_id).first() if client_id else None
+        if "request_uri" in query:
+            try:
+                query = self._pushed(query)
+            except ValidationFailed as exc:
+                return self.refused(
+                    application,
+                    "invalid_request_uri" if exc.code == "invalid_request_uri" else "invalid_request",
+                    exc.message,
+                )
+        elif application is not None and application.require_pushed_authorization_requests:
+            return self.refused(
+                application, "invalid_request", "This app must push its authorization requests to /o/par/ first."
+            )
+        self.dpop_jkt = query.get("dpop_jkt", "")
+        if self.dpop_jkt and not is_thumbprint(self.dpop_jkt):
+            return self.refused(application, "invalid_request", "dpop_jkt is not a JWK SHA-256 thumbprint.")
+        # The toolkit reads the request from the query string (to validate) and from GET (the prompt).
+        request.META["QUERY_STRING"] = query.urlencode()
+        request.GET = QueryDict(request.META["QUERY_STRING"])
         return super().get(request, *args, **kwargs)
+
+    @staticmethod
+    def _pushed(query: QueryDict) -> QueryDict:
+        """The pushed request's parameters in place of the query. A parameter sent beside the
+        request_uri must say what was pushed: anything else is an error, never silently ignored."""
+        pushed = pushed_request_take_checked(query)
+        resolved = QueryDict(mutable=True)
+        for key, value in pushed.items():
+            resolved[key] = value
+        return resolved
+
+    def refused(self, application: Application | None, error: str, description: str) -> HttpResponse:
+        """An authorization request refused before any consent: shown on the bank's page, audited."""
+        oauth_refusal_record(application, endpoint="authorize", error=error)
+        shown = errors.CustomOAuth2Error(error=error, description=description)
+        return self.render_to_response({"error": shown, "application": application}, status=400)
 
     def get_form(self, form_class: type[forms.Form] | None = None) -> ConsentForm:
         form = super().get_form(form_class)
@@ -79,6 +150,8 @@ class BankAuthorizationView(AuthorizationView):
         initial["accounts"] = [a.pk for a in self._accounts()]
         # The request as the toolkit validated it, signed: the POST can change nothing of it.
         validated = {key: initial[key] for key in CREDENTIAL_FIELDS if initial.get(key)}
+        if getattr(self, "dpop_jkt", ""):
+            validated["dpop_jkt"] = self.dpop_jkt  # the code will be bound to this DPoP key
         initial["requested"] = signing.dumps(
             {**validated, "user": self.request.user.pk, "scope": requested}, salt=CONSENT_SALT
         )
@@ -191,10 +264,20 @@ def oauth_error(status: int, error: str, description: str, **headers: str) -> Js
     return response
 
 
+def token_checksum(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
 def claimed_client_id(request: HttpRequest) -> str:
-    """The client id a token request names, in its body or its Basic credentials (not yet checked)."""
+    """The client id a token request names, in its body, its Basic credentials or its client
+    assertion (not yet checked)."""
     if request.POST.get("client_id"):
         return request.POST["client_id"][:255]
+    if request.POST.get("client_assertion"):
+        try:
+            return assertion_client_id(request.POST["client_assertion"])[:255]
+        except AssertionRefused:
+            return ""
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "basic":
         return ""
@@ -203,6 +286,22 @@ def claimed_client_id(request: HttpRequest) -> str:
     except (binascii.Error, UnicodeDecodeError):
         return ""
     return unquote_plus(decoded.partition(":")[0])[:255]
+
+
+def dpop_at_the_token_endpoint(request: HttpRequest) -> HttpResponse | None:
+    """Verify a DPoP proof sent to the token endpoint and hand its key to the validator (which binds
+    the tokens to it); a bad proof is refused at once, before anything is issued."""
+    proof = request.headers.get("DPoP")
+    if proof is None:
+        return None
+    try:
+        if "," in proof:
+            raise ProofRefused("Send exactly one DPoP proof.")
+        verified = proof_verify(proof, method="POST", url=request.build_absolute_uri(request.path))
+    except ProofRefused as exc:
+        return oauth_error(400, exc.error, exc.description)
+    request.META[DPOP_JKT] = verified.jkt
+    return None
 
 
 class BankTokenView(TokenView):
@@ -230,42 +329,82 @@ class BankTokenView(TokenView):
                 "This server issues tokens for authorization_code and refresh_token only.",
             )
         else:
-            with transaction.atomic():
-                response = super().post(request, *args, **kwargs)
+            request.META[ENDPOINT_URL] = request.build_absolute_uri(request.path)
+            refused = dpop_at_the_token_endpoint(request)
+            if refused is not None:
+                response = refused
+            else:
+                with transaction.atomic():
+                    response = super().post(request, *args, **kwargs)
         if client_id and response.status_code != 401:
             per_client.hit(client_id)  # only a client that authenticated spends its own budget
         if response.status_code >= 400:
-            self._audit_refusal(request, client_id, response)
+            self._oauth_refusal_record(request, client_id, response)
         return response
 
     @staticmethod
-    def _audit_refusal(request: HttpRequest, client_id: str, response: HttpResponse) -> None:
+    def _oauth_refusal_record(request: HttpRequest, client_id: str, response: HttpResponse) -> None:
         application = Application.objects.filter(client_id=client_id).first() if client_id else None
-        if application is None:
-            return  # garbage from nobody the bank knows: the rate limit is the answer, not the audit log
         try:
             error = str(json.loads(response.content).get("error", ""))[:40]
         except ValueError:
             error = ""
-        if not cache.add(f"token-refused:{application.pk}:{error}", True, timeout=60):
-            return
-        audit_record(
+        oauth_refusal_record(
+            application,
+            endpoint="token",
+            error=error,
             action=AuditAction.TOKEN_REFUSED,
-            actor=None,
-            actor_type=ActorType.APP,
-            application=application,
-            data={
-                "grant_type": request.POST.get("grant_type", "")[:40],
-                "error": error,
-                "status": response.status_code,
-            },
+            data={"grant_type": request.POST.get("grant_type", "")[:40], "status": response.status_code},
         )
 
 
 @method_decorator(csrf_exempt, name="dispatch")
+class PushedAuthorizationRequestView(View):
+    """`POST /o/par/` (RFC 9126): the client authenticates (its secret or private_key_jwt), pushes its
+    authorization request, and gets a `request_uri` that works once, for it only, for 60 seconds."""
+
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        per_address = Limit.parse("token-address", settings.OAUTH_TOKEN_RATE_PER_ADDRESS)
+        if per_address.hit(client_address(request)) > per_address.attempts:
+            return oauth_error(429, "slow_down", "Too many requests from this address; wait before trying again.")
+        client, why = authenticated_client(request)
+        if client is None:
+            known = Application.objects.filter(client_id=claimed_client_id(request)).first()
+            oauth_refusal_record(known, endpoint="par", error="invalid_client")
+            return oauth_error(401, "invalid_client", why)
+        proof_jkt = ""
+        proof = request.headers.get("DPoP")
+        try:
+            if proof is not None:
+                proof_jkt = proof_verify(proof, method="POST", url=request.build_absolute_uri(request.path)).jkt
+            parameters = pushed_parameters(request.POST, client=client, proof_jkt=proof_jkt)
+        except (ProofRefused, PushRefused) as exc:
+            oauth_refusal_record(client, endpoint="par", error=exc.error)
+            return oauth_error(400, exc.error, exc.description)
+        request_uri = pushed_request_create(application=client, parameters=parameters)
+        response = JsonResponse(
+            {"request_uri": request_uri, "expires_in": int(PUSHED_LIFETIME.total_seconds())}, status=201
+        )
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class BankRevokeTokenView(RevokeTokenView):
+    """RFC 7009 revocation, with private_key_jwt accepted for clients registered for it."""
+
+    def post(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        request.META[ENDPOINT_URL] = request.build_absolute_uri(request.path)
+        response: HttpResponse = super().post(request, *args, **kwargs)
+        return response
+
+
+@method_decorator(csrf_exempt, name="dispatch")
 class BankIntrospectTokenView(View):
-    """RFC 7662 token introspection, for resource servers only: the client must authenticate with its
-    secret and be one that staff allowed the `introspection` scope. The toolkit's answer is given
+    """RFC 7662 token introspection, for resource servers only: the client must authenticate (its
+    secret or private_key_jwt) and be one that staff allowed the `introspection` scope. The toolkit's answer is given
     to those; every other caller learns nothing."""
 
     http_method_names = ["post"]
@@ -274,28 +413,50 @@ class BankIntrospectTokenView(View):
         if request.headers.get("Authorization", "").lower().startswith("bearer "):
             # A customer's token, however valid, never carries the introspection scope.
             return oauth_error(403, "insufficient_scope", "Introspection needs a resource server's client credentials.")
-        client = authenticated_client(request)
+        client, why = authenticated_client(request)
         if client is None:
             return oauth_error(
                 401,
                 "invalid_client",
-                "Authenticate as a resource server with its client id and secret.",
+                f"Authenticate as a resource server with its client credentials. {why}",
                 **{"WWW-Authenticate": 'Basic realm="introspection"'},
             )
         if scope_table.INTROSPECTION not in client.allowed_scopes.split():
             return oauth_error(403, "insufficient_scope", "This client may not introspect tokens.")
         response: HttpResponse = IntrospectTokenView.get_token_response(request.POST.get("token"))
+        answer = json.loads(response.content)
+        if answer.get("active"):
+            token = AccessToken.objects.filter(token_checksum=token_checksum(request.POST.get("token", ""))).first()
+            if token is not None and token.dpop_jkt:
+                answer.update({"token_type": "DPoP", "cnf": {"jkt": token.dpop_jkt}})  # RFC 9449 §6.2
+        response = JsonResponse(answer)
         response["Cache-Control"] = "no-store"
         return response
 
 
 class BankServerMetadataView(OAuthServerMetadataView):
-    """RFC 8414 metadata, listing only what the server accepts: introspection takes a resource
-    server's client authentication, never a public client's bare id."""
+    """RFC 8414 metadata, listing exactly what the server accepts: pushed requests, DPoP, private_key_jwt
+    with the algorithms the bank allows, and for introspection a resource server's authentication
+    only (never a public client's bare id)."""
 
     def get(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         data = json.loads(super().get(request, *args, **kwargs).content)
-        data["introspection_endpoint_auth_methods_supported"] = ["client_secret_basic", "client_secret_post"]
+        secrets_and_keys = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+        data.update(
+            {
+                "pushed_authorization_request_endpoint": settings.OAUTH2_ISSUER.rstrip("/")
+                + reverse("oauth2_provider:par"),
+                "require_pushed_authorization_requests": False,  # per app: require_pushed_authorization_requests
+                "dpop_signing_alg_values_supported": list(ALGORITHMS),
+                "token_endpoint_auth_methods_supported": [*secrets_and_keys, "none"],
+                "token_endpoint_auth_signing_alg_values_supported": list(ALGORITHMS),
+                "revocation_endpoint_auth_methods_supported": [*secrets_and_keys, "none"],
+                "revocation_endpoint_auth_signing_alg_values_supported": list(ALGORITHMS),
+                "introspection_endpoint_auth_methods_supported": secrets_and_keys,
+                "introspection_endpoint_auth_signing_alg_values_supported": list(ALGORITHMS),
+                "authorization_response_iss_parameter_supported": True,
+            }
+        )
         response = JsonResponse(data)
         response["Access-Control-Allow-Origin"] = "*"
         return response

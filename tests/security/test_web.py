@@ -32,9 +32,10 @@ PUBLIC = {
     "api/docs/": "the public API documentation",
     ".well-known/oauth-authorization-server": "RFC 8414 metadata",
     "apps/logos/<str:sha256>.png": "apps' logos, addressed by their content, for the consent screen",
+    "developers/guides/<slug:slug>/": "guides for integrators, from docs/guides/ in the repository",
 }
 # OAuth endpoints authenticate the client, not a session: they refuse without client credentials.
-CLIENT_AUTHENTICATED = {"o/token/", "o/revoke_token/", "o/introspect/"}
+CLIENT_AUTHENTICATED = {"o/par/", "o/token/", "o/revoke_token/", "o/introspect/"}
 
 
 def test_every_url_needs_a_login_unless_it_is_reviewed_public(client):

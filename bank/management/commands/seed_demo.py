@@ -8,18 +8,28 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from oauth2_provider.generators import generate_client_secret
 
 from bank.models import AccountType, CardType, MonetaryAccount
 from bank.services.accounts import account_deposit, account_open
 from bank.services.cards import card_order
 from bank.services.payments import payment_create
 from connections import scopes
-from connections.models import Application
+from connections.keys import checked_jwks
+from connections.models import Application, TokenEndpointAuthMethod
 
 DEMO_PASSWORD = "demo-pass-123"  # noqa: S105  (local demo data only, SPEC §7)
 DEMO_CLIENT_ID = "demo-budget-app"
 DEMO_CLIENT_SECRET = "demo-budget-secret"  # noqa: S105  (local demo data only, SPEC §7)
 DEMO_REDIRECT_URI = "http://127.0.0.1:8001/callback"
+# Budget Buddy (FAPI): private_key_jwt with this public key (its private half lives in the example app,
+# for local demos only), DPoP-bound tokens, pushed authorization requests.
+DEMO_FAPI_CLIENT_ID = "demo-fapi-app"
+DEMO_FAPI_REDIRECT_URI = "http://127.0.0.1:8001/fapi/callback"
+DEMO_FAPI_JWKS = (
+    '{"keys":[{"kty":"EC","crv":"P-256","kid":"demo-fapi-key-1","use":"sig","alg":"ES256",'
+    '"x":"KOxgMzKBTRV8GiHZJ47f30q99jLpZfXVrpjx0toTl7Q","y":"JgJz21Ug9tXHIzp3_Iev9zxA5DormmBW1j5NcUVruew"}]}'
+)
 
 CUSTOMERS = [
     ("alice", "alice@example.com", "Alice", "Jansen", Decimal("2500.00")),
@@ -47,7 +57,8 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready. Customers: alice, bob; staff: admin; password: {DEMO_PASSWORD}. "
-                f"OAuth client: {DEMO_CLIENT_ID} / {DEMO_CLIENT_SECRET}."
+                f"OAuth clients: {DEMO_CLIENT_ID} / {DEMO_CLIENT_SECRET}; "
+                f"{DEMO_FAPI_CLIENT_ID} (FAPI, private_key_jwt)."
             )
         )
 
@@ -106,6 +117,24 @@ class Command(BaseCommand):
         )
 
     def _application(self, admin: User) -> None:
+        if not Application.objects.filter(client_id=DEMO_FAPI_CLIENT_ID).exists():
+            Application.objects.create(
+                client_id=DEMO_FAPI_CLIENT_ID,
+                client_secret=generate_client_secret(),  # never used: it authenticates with private_key_jwt
+                name="Budget Buddy (FAPI)",
+                user=admin,
+                client_type=Application.CLIENT_CONFIDENTIAL,
+                authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
+                redirect_uris=DEMO_FAPI_REDIRECT_URI,
+                allowed_scopes=" ".join(scopes.ALL),
+                developer_name="Budget Buddy Ltd",
+                website="https://budgetbuddy.example",
+                verified=True,
+                token_endpoint_auth_method=TokenEndpointAuthMethod.PRIVATE_KEY_JWT,
+                jwks=checked_jwks(DEMO_FAPI_JWKS),
+                dpop_bound_access_tokens=True,
+                require_pushed_authorization_requests=True,
+            )
         if Application.objects.filter(client_id=DEMO_CLIENT_ID).exists():
             return
         Application.objects.create(
