@@ -15,13 +15,14 @@ http://127.0.0.1:8001/.
 import os
 import secrets
 import threading
-from decimal import Decimal
 from typing import Any
 
+import fapi
 import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, abort, redirect, render_template_string, request, session, url_for
+from flask import Flask, abort, redirect, request, session, url_for
+from page import render_page
 
 BANK_URL = os.environ.get("BANK_URL", "http://127.0.0.1:8000").rstrip("/")
 CLIENT_ID = os.environ.get("BUDGET_BUDDY_CLIENT_ID", "demo-budget-app")
@@ -79,6 +80,8 @@ def forget_token() -> None:
         _tokens.pop(_session_key(), None)
 
 
+fapi.register(app)  # the FAPI 2.0 mode at /fapi/ (PAR, private_key_jwt, DPoP)
+
 oauth = OAuth(app, fetch_token=fetch_token, update_token=update_token)
 bank = oauth.register(
     "bank",
@@ -111,72 +114,19 @@ def api_get(path: str) -> Any:
     return response.json()
 
 
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>Budget Buddy</title>
-  <style>
-    body { font: 16px/1.5 system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem; color: #1d2433; }
-    h1 { color: #0b6e4f; } table { width: 100%; border-collapse: collapse; }
-    td, th { padding: .4rem; border-bottom: 1px solid #dde; text-align: left; } td.amount { text-align: right; }
-    .notice { background: #fff4d6; border-left: 4px solid #c98a00; padding: .6rem 1rem; }
-    .button { display: inline-block; background: #0b6e4f; color: #fff; padding: .5rem 1rem; border-radius: .3rem;
-              text-decoration: none; border: 0; font: inherit; cursor: pointer; }
-    .link { background: none; border: 0; color: #0b4f8a; text-decoration: underline; font: inherit; cursor: pointer; }
-  </style>
-</head>
-<body>
-  <h1>Budget Buddy</h1>
-  {% if notice %}<p class="notice" role="status">{{ notice }}</p>{% endif %}
-  {% if me %}
-    <p>Connected to Demo Bank as <strong>{{ me.display_name }}</strong>.
-       The bank lets us: {{ me.scopes|join(", ") }}.</p>
-    <h2>Your accounts</h2>
-    <table>
-      <thead><tr><th>Account</th><th>IBAN</th><th class="amount">Balance</th></tr></thead>
-      <tbody>
-      {% for account in accounts %}
-        <tr><td>{{ account.description }}</td><td>{{ account.iban }}</td>
-            <td class="amount">€{{ account.balance.value }}</td></tr>
-      {% endfor %}
-      </tbody>
-      <tfoot><tr><th colspan="2">Total</th><th class="amount">€{{ total }}</th></tr></tfoot>
-    </table>
-    <form method="post" action="{{ url_for('disconnect') }}">
-      <input type="hidden" name="csrf" value="{{ csrf }}">
-      <p><button class="link" type="submit">Disconnect Demo Bank</button></p>
-    </form>
-  {% else %}
-    <p>See all your balances in one place. Budget Buddy reads your accounts and payments;
-       it can never move money.</p>
-    <p><a class="button" href="{{ url_for('connect') }}">Connect your bank</a></p>
-  {% endif %}
-</body>
-</html>"""
-
-
-def _csrf() -> str:
-    if "csrf" not in session:
-        session["csrf"] = secrets.token_urlsafe(24)
-    return session["csrf"]
-
-
 @app.get("/")
 def home() -> str:
     notice = session.pop("notice", None)
     if fetch_token() is None:
-        return render_template_string(PAGE, me=None, notice=notice)
+        return render_page(mode="bearer", notice=notice)
     try:
         me = api_get("me/")
         accounts = api_get("monetary-accounts/")["results"] if "accounts:read" in me["scopes"] else []
     except ConnectionEnded:
         forget_token()
         notice = "Your bank ended this connection (it was revoked or has expired). Connect again to continue."
-        return render_template_string(PAGE, me=None, notice=notice)
-    total = sum((Decimal(a["balance"]["value"]) for a in accounts), Decimal("0.00"))
-    return render_template_string(PAGE, me=me, accounts=accounts, total=total, notice=notice, csrf=_csrf())
+        return render_page(mode="bearer", notice=notice)
+    return render_page(mode="bearer", notice=notice, me=me, accounts=accounts)
 
 
 @app.get("/connect")

@@ -10,10 +10,11 @@ from urllib.parse import quote, urljoin
 import httpx
 import pytest
 
+from bank.management.commands.seed_demo import DEMO_FAPI_CLIENT_ID, DEMO_FAPI_JWKS
 from bank.models import AccountType
 from bench.servers import BIN, clean_env, database_url_of_this_run, free_port, running
 from connections import scopes
-from connections.models import Connection, RefreshToken
+from connections.models import AccessToken, Connection, RefreshToken
 from connections.services.connections import connection_revoke
 from tests.connections.oauth_helpers import make_application
 from tests.factories import PASSWORD, make_account
@@ -63,6 +64,16 @@ def servers(alice):
         redirect_uris=f"{app_url}/callback",
         allowed_scopes=" ".join(scopes.ALL),
     )
+    make_application(  # Budget Buddy (FAPI), as seed_demo registers it
+        client_id=DEMO_FAPI_CLIENT_ID,
+        client_secret="",
+        name="Budget Buddy (FAPI)",
+        redirect_uris=f"{app_url}/fapi/callback",
+        token_endpoint_auth_method="private_key_jwt",
+        jwks=DEMO_FAPI_JWKS,
+        dpop_bound_access_tokens=True,
+        require_pushed_authorization_requests=True,
+    )
     bank_env = clean_env(
         DJANGO_SETTINGS_MODULE="config.settings.test", DATABASE_URL=database_url_of_this_run(), OAUTH2_ISSUER=bank_url
     )
@@ -71,6 +82,7 @@ def servers(alice):
         BUDGET_BUDDY_CLIENT_ID=CLIENT_ID,
         BUDGET_BUDDY_CLIENT_SECRET=CLIENT_SECRET,
         BUDGET_BUDDY_REDIRECT_URI=f"{app_url}/callback",
+        BUDGET_BUDDY_FAPI_REDIRECT_URI=f"{app_url}/fapi/callback",
         BUDGET_BUDDY_REFRESH_LEEWAY="3600",  # every page load refreshes: rotation is exercised
     )
     with (
@@ -145,3 +157,41 @@ def test_disconnect_in_the_app_ends_the_connection_at_the_bank(alice, servers):
     assert "Disconnected." in done.text
     connection = Connection.objects.get(user=alice)
     assert (connection.is_active, connection.revoked_by) == (False, "app")
+
+
+def test_the_fapi_mode_connects_with_par_private_key_jwt_and_dpop(alice, servers):
+    bank_url, app_url = servers
+    with httpx.Client(follow_redirects=True, timeout=15) as browser:
+        assert "FAPI 2.0 mode" in browser.get(f"{app_url}/fapi/").text
+
+        to_bank = browser.get(f"{app_url}/fapi/connect", follow_redirects=False)
+        authorize_url = to_bank.headers["Location"]
+        # Only the pushed request's handle travels through the browser: no scope, PKCE or redirect URI.
+        assert authorize_url.startswith(f"{bank_url}/o/authorize/?")
+        assert "request_uri=urn" in authorize_url and "code_challenge" not in authorize_url
+
+        back = consent(browser, authorize_url, allow=True)
+        page = browser.get(back)
+
+        assert "Your bank is connected, with DPoP-bound tokens." in page.text, page.text
+        assert "Token type: DPoP" in page.text and "€2500.00" in page.text
+        connection = Connection.objects.get(user=alice, application__client_id=DEMO_FAPI_CLIENT_ID)
+        assert AccessToken.objects.get(connection=connection).dpop_jkt
+
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert csrf
+        done = browser.post(f"{app_url}/fapi/disconnect", data={"csrf": csrf.group(1)})
+        assert "Disconnected." in done.text
+        connection.refresh_from_db()
+        assert (connection.is_active, connection.revoked_by) == (False, "app")
+
+        # Connected again, then revoked by the customer at the bank: the app notices on its next call.
+        page = browser.get(
+            consent(
+                browser, browser.get(f"{app_url}/fapi/connect", follow_redirects=False).headers["Location"], allow=True
+            )
+        )
+        assert "Token type: DPoP" in page.text
+        connection_revoke(connection=Connection.objects.get(revoked_at__isnull=True), by="customer", actor=alice)
+        after = browser.get(f"{app_url}/fapi/")
+        assert "Your bank ended this connection" in after.text and "Connect your bank" in after.text
