@@ -1,5 +1,7 @@
 # The bank's production image: gunicorn under a non-root user, static files collected,
-# a health check against /healthz (which checks the database).
+# a health check against /healthz (which checks the database). The same image runs the other roles
+# with another command (docs/deploy.md): `python manage.py db_worker --queue-name default` (workers)
+# and `python manage.py run_scheduler` (periodic jobs); give those `--no-healthcheck`.
 FROM python:3.12-slim AS base
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

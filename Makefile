@@ -17,7 +17,8 @@ run: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
 	@echo "Demo Bank on http://127.0.0.1:8000  (customers alice / bob, staff admin; password demo-pass-123)"
-	$(BIN)/python manage.py runserver 127.0.0.1:8000
+	@echo "with a worker and the scheduler of periodic jobs (Procfile; emails print here)"
+	$(BIN)/honcho start -f Procfile
 
 # Budget Buddy, the example third-party app, in its own virtualenv with its own requirements.
 EXAMPLE := examples/budget_buddy

@@ -7,3 +7,6 @@ class BankConfig(AppConfig):
 
     def ready(self) -> None:
         from . import signals  # noqa: F401  (connects the audit receivers)
+        from .api.callbacks import representations_register
+
+        representations_register()  # how objects look in callbacks: as in the API

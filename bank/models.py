@@ -1,15 +1,19 @@
 """The bank's domain: monetary accounts, the ledger (movements and payments), draft payments,
-cards, payment requests and the audit log.
+cards, payment requests, the audit log and the outbox of events for callbacks.
 
 Invariants live here and in the database: amounts are positive, a balance never goes below its
 overdraft limit, payments and audit events are append-only (database triggers, see migrations).
 Every write goes through `bank.services` (the admin's actions too).
 """
 
+import uuid
+
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from .money import MoneyField, currency_field
 from .vocabulary import (
@@ -21,6 +25,7 @@ from .vocabulary import (
     REASON_MAX,
     ActorType,
     AuditAction,
+    EventType,
 )
 
 
@@ -370,3 +375,46 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.state})"
+
+
+class Event(models.Model):
+    """The outbox: what changed, written in the same transaction as the change (by the service that
+    made it), so a committed change always has its event and a rolled-back one never does. The worker
+    turns each event into callbacks for the apps that asked (connections.services.callbacks)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=40, choices=EventType.choices)
+    created = models.DateTimeField(default=timezone.now)
+    data = models.JSONField(
+        encoder=DjangoJSONEncoder, help_text="The object as the API returns it, when the change committed."
+    )
+    # Who may hear of it: the account it happened on, the customer, the connection it concerns.
+    monetary_account = models.ForeignKey(
+        MonetaryAccount, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    customer = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    connection = models.ForeignKey(
+        "connections.Connection", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    dispatched_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its callbacks were prepared; empty until the worker has."
+    )
+
+    class Meta:
+        ordering = ["created"]
+        indexes = [
+            models.Index(fields=["created"], condition=models.Q(dispatched_at__isnull=True), name="event_undispatched")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
+
+
+class PeriodicJob(models.Model):
+    """When each periodic job was last started: however many schedulers run, one claims each run."""
+
+    name = models.CharField(max_length=100, primary_key=True)
+    last_started_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

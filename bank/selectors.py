@@ -315,3 +315,22 @@ def sent_requests(*, customer: User, limit: int = 50) -> QuerySet[RequestInquiry
         .select_related("monetary_account")
         .order_by("-id")[:limit]
     )
+
+
+# What the home page lists as recent security events: what a customer should notice if it was not them.
+SECURITY_ACTIONS = (
+    AuditAction.PASSWORD_CHANGED,
+    AuditAction.PASSWORD_GUESSES_LOCKED,
+    AuditAction.CONNECTION_GRANTED,
+    AuditAction.CONNECTION_REVOKED,
+    AuditAction.CONNECTION_EXPIRED,
+    AuditAction.CONNECTION_ACCOUNTS_CHANGED,
+)
+
+
+def security_events_of(*, customer: User, limit: int = 5) -> QuerySet[AuditEvent]:
+    return (
+        AuditEvent.objects.filter(customer=customer, action__in=SECURITY_ACTIONS)
+        .select_related("application")
+        .order_by("-id")[:limit]
+    )

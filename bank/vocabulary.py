@@ -1,6 +1,7 @@
-"""The bank's shared vocabularies, each defined once: who acts, what the audit log records, and how
-long free text may be. Models, services, serializers and forms all read them from here, so a typo
-cannot fork them. Add an audit action here (and its sentence) before a service writes it."""
+"""The bank's shared vocabularies, each defined once: who acts, what the audit log records, what a
+callback says changed, and how long free text may be. Models, services, serializers and forms all
+read them from here, so a typo cannot fork them. Add an audit action here (and its sentence) before
+a service writes it."""
 
 from django.db import models
 
@@ -45,6 +46,13 @@ class AuditAction(models.TextChoices):
     CONNECTION_GRANTED = "connection.granted", "Connected an app"
     CONNECTION_ACCOUNTS_CHANGED = "connection.accounts_changed", "Changed the accounts an app sees"
     CONNECTION_REVOKED = "connection.revoked", "Ended a connection"
+    CONNECTION_EXPIRED = "connection.expired", "A connection reached its end"
+    NOTIFICATION_FILTER_CREATED = "notification_filter.created", "An app asked to be called about changes"
+    NOTIFICATION_FILTER_DELETED = "notification_filter.deleted", "An app stopped a callback"
+    NOTIFICATION_FILTER_DISABLED = "notification_filter.disabled", "The bank stopped a failing callback target"
+    CALLBACK_REDELIVERED = "callback.redelivered", "Sent a callback again"
+    APPLICATION_SIGNING_SECRET_ROTATED = "application.signing_secret_rotated", "Replaced a callback signing secret"
+    LEDGER_CHECKED = "ledger.checked", "Checked the ledger"
     API_READ = "api.read", "An app read data"
     TOKEN_ISSUED = "oauth.token_issued", "An app was given access"
     TOKEN_REFRESHED = "oauth.token_refreshed", "An app renewed its access"
@@ -69,6 +77,44 @@ class AuditAction(models.TextChoices):
     AUDIT_EXPORTED = "audit.exported", "Exported audit events"
 
 
+class NotificationCategory(models.TextChoices):
+    """What an app can ask to be called about (SPEC §9), like bunq's notification filters."""
+
+    PAYMENT = "PAYMENT", "Payments on the shared accounts"
+    DRAFT_PAYMENT = "DRAFT_PAYMENT", "Status changes of the drafts this app prepared"
+    REQUEST = "REQUEST", "Payment requests and responses on the shared accounts"
+    CARD = "CARD", "The customer's cards"
+    CONNECTION = "CONNECTION", "This connection: accounts changed, revoked or expired"
+
+
+class EventType(models.TextChoices):
+    """What changed, as a callback's `type` says it. Each belongs to one category."""
+
+    PAYMENT_CREATED = "payment.created", "A payment was booked"
+    DRAFT_PAYMENT_CREATED = "draft_payment.created", "A draft payment was prepared"
+    DRAFT_PAYMENT_UPDATED = "draft_payment.updated", "A draft payment was approved, rejected, cancelled or expired"
+    REQUEST_CREATED = "request.created", "A payment request was sent"
+    REQUEST_UPDATED = "request.updated", "A payment request was paid, rejected or withdrawn"
+    CARD_CREATED = "card.created", "A card was ordered"
+    CARD_UPDATED = "card.updated", "A card was changed"
+    CONNECTION_ACCOUNTS_CHANGED = "connection.accounts_changed", "The accounts shared with the app changed"
+    CONNECTION_REVOKED = "connection.revoked", "The connection was revoked"
+    CONNECTION_EXPIRED = "connection.expired", "The connection expired"
+
+    @property
+    def category(self) -> NotificationCategory:
+        return NotificationCategory(EVENT_CATEGORY[self.value.partition(".")[0]])
+
+
+EVENT_CATEGORY = {
+    "payment": NotificationCategory.PAYMENT,
+    "draft_payment": NotificationCategory.DRAFT_PAYMENT,
+    "request": NotificationCategory.REQUEST,
+    "card": NotificationCategory.CARD,
+    "connection": NotificationCategory.CONNECTION,
+}
+
+
 # How long free text may be, wherever it is stored, checked or accepted.
 ACCOUNT_DESCRIPTION_MAX = 100
 PAYMENT_DESCRIPTION_MAX = 140  # payments, draft entries and payment requests (the API's "max 140")
@@ -78,4 +124,5 @@ REASON_MAX = 200  # why a draft was rejected or cancelled, why an app was suspen
 NAME_ON_CARD_MAX = 26
 DRAFT_ENTRIES_MAX = 25
 APPLICATION_NAME_MAX = 100
+NOTIFICATION_TARGET_MAX = 500
 DEVELOPER_NAME_MAX = 140

@@ -74,8 +74,8 @@ def invariants(expected_total: Decimal) -> list[str]:
     """Money conserved, no balance below its limit, the ledger consistent."""
     from django.db.models import Sum
 
-    from bank.management.commands.check_ledger import ledger_problems
     from bank.models import MonetaryAccount
+    from bank.services.ledger import ledger_problems
 
     problems = ledger_problems()
     total = MonetaryAccount.objects.aggregate(total=Sum("balance"))["total"]

@@ -3,6 +3,7 @@ and the Connection, one customer's authorization of one application."""
 
 import hashlib
 import ipaddress
+import uuid
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -19,6 +20,8 @@ from oauth2_provider.models import (
     AbstractIDToken,
     AbstractRefreshToken,
 )
+
+from bank.vocabulary import NOTIFICATION_TARGET_MAX, NotificationCategory
 
 from . import scopes
 
@@ -107,6 +110,9 @@ class Application(AbstractApplication):
     logo = models.ForeignKey(Logo, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     suspended_at = models.DateTimeField(null=True, blank=True)
     suspended_reason = models.CharField(max_length=200, blank=True)
+    signing_secret = models.TextField(
+        blank=True, help_text="The callbacks' signing secret (whsec_…), encrypted with the bank's SECRET_KEY."
+    )
 
     class Meta(AbstractApplication.Meta):
         swappable = "OAUTH2_PROVIDER_APPLICATION_MODEL"
@@ -235,6 +241,7 @@ class RevokedBy(models.TextChoices):
     APP_SUSPENDED = "app_suspended", "The bank suspended the app"
     CODE_REPLAY = "code_replay", "Security: an authorization code was used twice"
     APP = "app", "The app itself"
+    EXPIRED = "expired", "It reached the end of its lifetime"
 
 
 class ConnectionQuerySet(models.QuerySet["Connection"]):
@@ -255,6 +262,9 @@ class Connection(models.Model):
     expires_at = models.DateTimeField()
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expiry_reminded_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the customer was told that it ends soon."
+    )
     revoked_by = models.CharField(max_length=16, choices=RevokedBy.choices, blank=True)
     revoked_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -301,9 +311,9 @@ class Connection(models.Model):
 
     @property
     def status_label(self) -> str:
-        if self.is_revoked:
+        if self.is_revoked and self.revoked_by != RevokedBy.EXPIRED:
             return "Revoked"
-        return "Expired" if self.is_expired else "Active"
+        return "Expired" if self.is_expired or self.is_revoked else "Active"
 
 
 class HashedCodeField(models.CharField):
@@ -361,3 +371,70 @@ class IDToken(AbstractIDToken):
 
     class Meta(AbstractIDToken.Meta):
         swappable = "OAUTH2_PROVIDER_ID_TOKEN_MODEL"
+
+
+class NotificationFilter(models.Model):
+    """An app's wish to be called at `notification_target` when something of `category` changes for
+    this connection's customer (SPEC §9). Disabled by the bank when its target fails for days."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="notification_filters")
+    category = models.CharField(max_length=16, choices=NotificationCategory.choices)
+    notification_target = models.URLField(max_length=NOTIFICATION_TARGET_MAX)
+    created = models.DateTimeField(default=timezone.now)
+    failing_since = models.DateTimeField(null=True, blank=True, help_text="Its target's first failure in a row.")
+    disabled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "category", "notification_target"], name="notification_filter_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} → {self.notification_target}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "PENDING", "Waiting to be sent (or sent again)"
+    DELIVERED = "DELIVERED", "Delivered"
+    FAILED = "FAILED", "Failed: given up after a day of retries"
+    CANCELLED = "CANCELLED", "Not sent: the connection ended first"
+
+
+class Delivery(models.Model):
+    """One callback of one event to one filter's target. Its id is the `webhook-id`: the same on every
+    retry, so the app can drop a duplicate. Sent at least once: a worker leases it while sending, and
+    a lease that runs out (the worker died) makes it due again."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    event = models.ForeignKey("bank.Event", on_delete=models.PROTECT, related_name="+")
+    notification_filter = models.ForeignKey(NotificationFilter, on_delete=models.CASCADE, related_name="deliveries")
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="+")
+    target = models.URLField(max_length=NOTIFICATION_TARGET_MAX)
+    status = models.CharField(max_length=9, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=200, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "notification_filter"], name="one_delivery_per_event_and_filter")
+        ]
+        indexes = [
+            models.Index(fields=["next_attempt_at"], condition=Q(status="PENDING"), name="delivery_due"),
+            models.Index(fields=["application", "-created"], name="delivery_of_application"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id} → {self.target}"
+
+    @property
+    def webhook_id(self) -> str:
+        return f"msg_{self.id.hex}"

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from oauth2_provider.scopes import BaseScopes
 
+from bank.vocabulary import NotificationCategory
+
 if TYPE_CHECKING:
     from .models import Application
 
@@ -49,6 +51,15 @@ ALL: tuple[str, ...] = tuple(BY_NAME)
 READ_ONLY: tuple[str, ...] = tuple(scope.name for scope in SCOPES if scope.read_only)
 MONEY_MOVING: frozenset[str] = frozenset(scope.name for scope in SCOPES if scope.money_moving)
 CARD_SCOPES: tuple[str, ...] = ("cards:link", "cards:order", "cards:manage")
+
+# What a notification filter's category needs (SPEC §9): one of these scopes, or any token (None).
+CATEGORY_SCOPES: dict[NotificationCategory, frozenset[str] | None] = {
+    NotificationCategory.PAYMENT: frozenset({"payments:read"}),
+    NotificationCategory.DRAFT_PAYMENT: frozenset({"draft_payments:read"}),
+    NotificationCategory.REQUEST: frozenset({"request_inquiries:read", "request_responses:read"}),
+    NotificationCategory.CARD: frozenset(CARD_SCOPES),
+    NotificationCategory.CONNECTION: None,
+}
 
 # Resource servers that may call /o/introspect/ need this scope; customers never grant it.
 INTROSPECTION = "introspection"

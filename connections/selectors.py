@@ -28,7 +28,7 @@ from bank.models import (
 from bank.selectors import accounts_of, drafts_with_status
 from bank.vocabulary import AuditAction
 
-from .models import Application, Connection
+from .models import Application, Connection, Delivery, NotificationFilter
 
 # --- What a connected app may see -------------------------------------------------------------
 
@@ -90,6 +90,11 @@ def cards_visible(*, connection: Connection) -> QuerySet[Card]:
     return Card.objects.filter(
         owner_id=connection.user_id, primary_account__in=shared_accounts(connection=connection).values("pk")
     )
+
+
+def notification_filters_of(*, connection: Connection) -> QuerySet[NotificationFilter]:
+    """An app's callbacks for this connection (the ones the bank disabled are gone for the app)."""
+    return NotificationFilter.objects.filter(connection=connection, disabled_at__isnull=True)
 
 
 # --- The customer's connection pages ---------------------------------------------------------
@@ -195,3 +200,8 @@ def connection_activity(*, connection: Connection, limit: int = ACTIVITY_LIMIT) 
 
 def applications_of(*, developer: User) -> QuerySet[Application]:
     return Application.objects.filter(user=developer).order_by("name")
+
+
+def deliveries_of(*, application: Application, limit: int = 100) -> QuerySet[Delivery]:
+    """An app's most recent callbacks, newest first, with their events."""
+    return Delivery.objects.filter(application=application).select_related("event").order_by("-created")[:limit]

@@ -33,5 +33,12 @@ page_urlpatterns = [
     path("developers/guides/<slug:slug>/", developers.developer_guide, name="developer-guide"),
     path("developers/<int:pk>/", developers.developer_edit, name="developer-edit"),
     path("developers/<int:pk>/rotate-secret/", developers.developer_rotate_secret, name="developer-rotate-secret"),
+    path("developers/<int:pk>/signing-secret/", developers.developer_signing_secret, name="developer-signing-secret"),
+    path("developers/<int:pk>/deliveries/", developers.developer_deliveries, name="developer-deliveries"),
+    path(
+        "developers/<int:pk>/deliveries/<uuid:delivery_id>/resend/",
+        developers.developer_delivery_resend,
+        name="developer-delivery-resend",
+    ),
     path("apps/logos/<str:sha256>.png", developers.application_logo, name="application-logo"),
 ]

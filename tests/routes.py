@@ -23,6 +23,7 @@ def all_routes() -> list[tuple[str, Any]]:
 
 def concrete(route: str, value: int | str = 1) -> str:
     """A path for a route, with `value` for every parameter."""
+    route = re.sub(r"<uuid:\w+>", "00000000-0000-4000-8000-000000000001", route)
     path = re.sub(r"\(\?P<\w+>[^)]*\)", str(value), route)
     path = re.sub(r"<(?:\w+:)?\w+>", str(value), path)
     return "/" + path.replace("^", "").replace("$", "").replace("\\", "")

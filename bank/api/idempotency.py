@@ -18,6 +18,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Concatenate
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, IntegrityError, transaction
 from django.db import connection as db_connection
@@ -36,7 +37,6 @@ from .authentication import request_connection
 
 HEADER = "Idempotency-Key"
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,64}$")  # 1-64 visible ASCII characters
-RETENTION = timedelta(hours=24)
 LEASE = timedelta(minutes=5)
 
 
@@ -71,7 +71,7 @@ def _claim(*, connection: Connection, key: str, fingerprint: str) -> Idempotency
         existing = IdempotencyKey.objects.filter(connection=connection, key=key).first()
         if existing is None:
             continue  # released meanwhile: claim it again
-        if existing.created < now - RETENTION:
+        if existing.created < now - settings.IDEMPOTENCY_KEY_RETENTION:
             IdempotencyKey.objects.filter(pk=existing.pk, created=existing.created).delete()
             continue
         if existing.fingerprint != fingerprint:

@@ -26,8 +26,10 @@ from bank.vocabulary import (
     ACCOUNT_DESCRIPTION_MAX,
     DRAFT_ENTRIES_MAX,
     NAME_ON_CARD_MAX,
+    NOTIFICATION_TARGET_MAX,
     PAYMENT_DESCRIPTION_MAX,
     REASON_MAX,
+    NotificationCategory,
 )
 
 from .fields import AmountField, AmountOutField, PointerOutField, PointerSerializer, StrictSerializer
@@ -271,3 +273,32 @@ class RequestResponseSerializer(serializers.Serializer):
     description = serializers.CharField(source="inquiry.description")
     status = serializers.ChoiceField(choices=RequestStatus.choices)
     created = serializers.DateTimeField()
+
+
+# --- Notification filters (callbacks) -------------------------------------------------------
+
+
+class NotificationFilterCreate(TypedDict):
+    category: str
+    notification_target: str
+
+
+class NotificationFilterSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    category = serializers.ChoiceField(choices=NotificationCategory.choices)
+    notification_target = serializers.CharField()
+    created = serializers.DateTimeField()
+
+
+class NotificationFilterCreateSerializer(StrictSerializer[NotificationFilterCreate]):
+    read_only_from = NotificationFilterSerializer
+
+    category = serializers.ChoiceField(
+        choices=NotificationCategory.choices,
+        help_text="PAYMENT needs payments:read; DRAFT_PAYMENT draft_payments:read; REQUEST "
+        "request_inquiries:read or request_responses:read; CARD any cards:* scope; CONNECTION any token.",
+    )
+    notification_target = serializers.CharField(
+        max_length=NOTIFICATION_TARGET_MAX,
+        help_text="An https URL (http only to 127.0.0.1 or localhost with a port, outside production).",
+    )

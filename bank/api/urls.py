@@ -14,6 +14,7 @@ router.register(f"{ACCOUNT}/draft-payments", views.DraftPaymentViewSet, basename
 router.register(f"{ACCOUNT}/request-inquiries", views.RequestInquiryViewSet, basename="request-inquiry")
 router.register(f"{ACCOUNT}/request-responses", views.RequestResponseViewSet, basename="request-response")
 router.register("cards", views.CardViewSet, basename="card")
+router.register("notification-filters", views.NotificationFilterViewSet, basename="notification-filter")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),

@@ -20,29 +20,31 @@ from rest_framework.views import APIView
 
 from bank.core.errors import ErrorCode, PermissionDenied, ValidationFailed
 from bank.models import Card, DraftPayment, DraftStatus, MonetaryAccount, Payment, RequestInquiry, RequestResponse
-from bank.selectors import display_name
 from bank.services.cards import card_order, card_update
 from bank.services.drafts import draft_payment_cancel, draft_payment_create
 from bank.services.payment_requests import request_inquiry_create, request_inquiry_revoke
 from bank.services.payments import payment_create
 from connections import scopes
-from connections.models import Connection
+from connections.models import Connection, NotificationFilter
 from connections.selectors import (
     accounts_visible,
     cards_visible,
     drafts_visible,
     is_account_shared,
+    notification_filters_of,
     payments_visible,
     request_inquiries_visible,
     request_responses_visible,
     shared_account,
     shared_account_ids,
 )
+from connections.services.callbacks import notification_filter_create, notification_filter_delete
 from connections.services.connections import connection_account_open, connection_record_read
 
 from . import examples, filters
 from . import serializers as s
 from .authentication import request_connection, request_customer
+from .callbacks import connection_representation
 from .idempotency import idempotent
 from .pagination import NewestFirstCursorPagination
 from .permissions import Alternatives, HasActionScopes, InsufficientScope, token_has
@@ -469,13 +471,46 @@ class MeView(APIView):
         ),
     )
     def get(self, request: Request, *args: object, **kwargs: object) -> Response:
-        connection = request_connection(request)
-        return Response(
-            {
-                "id": connection.user_id,
-                "display_name": display_name(connection.user),
-                "scopes": connection.scope_list,
-                "account_ids": sorted(shared_account_ids(connection=connection)),
-                "expires_at": connection.expires_at,
-            }
+        return Response(connection_representation(request_connection(request)))
+
+
+# --- Callbacks ------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="This connection's notification filters"),
+    retrieve=extend_schema(summary="One notification filter"),
+    destroy=extend_schema(summary="Stop a callback"),
+)
+class NotificationFilterViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, ConnectedViewSet[NotificationFilter]
+):
+    """Callbacks (SPEC §9): the app is called at `notification_target` when something of `category`
+    changes for this customer, instead of polling. Each call is a signed POST (Standard Webhooks:
+    `webhook-id`, `webhook-timestamp`, `webhook-signature` with the app's signing secret from
+    /developers/) of `{"id", "type", "created", "data"}`, `data` being the object as this API returns
+    it. Any valid token manages its own connection's filters; each category needs its scope."""
+
+    queryset = NotificationFilter.objects.none()
+    serializer_class = s.NotificationFilterSerializer
+    permission_classes = [IsAuthenticated]
+    filter_backends: list[type] = []
+
+    def visible_queryset(self) -> QuerySet[NotificationFilter]:
+        return notification_filters_of(connection=self.connection)
+
+    @extend_schema(
+        summary="Ask to be called about changes",
+        request=s.NotificationFilterCreateSerializer,
+        responses={201: s.NotificationFilterSerializer},
+    )
+    @idempotent
+    def create(self, request: Request, *args: object, **kwargs: object) -> Response:
+        data = s.NotificationFilterCreateSerializer.parse(request.data)
+        created = notification_filter_create(
+            connection=self.connection, category=data["category"], target=data["notification_target"]
         )
+        return self.render(created, status_code=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: NotificationFilter) -> None:
+        notification_filter_delete(connection=self.connection, filter_id=instance.pk)

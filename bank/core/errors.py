@@ -82,6 +82,8 @@ class ErrorCode(StrEnum):
     INVALID_CLIENT_METADATA = "invalid_client_metadata"
     FAPI_REQUIRED = "fapi_required"
     INVALID_REQUEST_URI = "invalid_request_uri"
+    INVALID_TARGET = "invalid_target"
+    DUPLICATE_FILTER = "duplicate_filter"
     # Authentication, authorization and limits (the API's own refusals)
     INVALID_TOKEN = "invalid_token"  # noqa: S105  (an error code, not a credential)
     INSUFFICIENT_SCOPE = "insufficient_scope"

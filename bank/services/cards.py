@@ -11,10 +11,11 @@ from django.utils import timezone
 
 from bank.core.audit import AuditData, audit_record
 from bank.core.errors import ErrorCode, InvalidState, PermissionDenied, ValidationFailed
+from bank.core.events import Audience, event_record
 from bank.core.transactions import atomic_with_retry
 from bank.models import Card, CardStatus, CardType, MonetaryAccount
 from bank.money import quantize
-from bank.vocabulary import NAME_ON_CARD_MAX, AuditAction
+from bank.vocabulary import NAME_ON_CARD_MAX, AuditAction, EventType
 
 from .rules import ensure_active, ensure_own_account, lock_owned
 
@@ -97,6 +98,7 @@ def card_order(
         target=card,
         data={"type": type},
     )
+    event_record(EventType.CARD_CREATED, card, Audience(account_id=primary_account.pk, customer_id=customer.pk))
     return card
 
 
@@ -178,4 +180,6 @@ def card_update(
             target=card,
             data=changes,
         )
+        audience = Audience(account_id=card.primary_account_id, customer_id=customer.pk)
+        event_record(EventType.CARD_UPDATED, card, audience)
     return card

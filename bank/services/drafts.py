@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from bank.core.audit import audit_record
 from bank.core.errors import ErrorCode, InvalidState, NotFound, ValidationFailed
+from bank.core.events import Audience, events_record
 from bank.core.transactions import atomic_with_retry
 from bank.models import DraftPayment, DraftPaymentEntry, DraftStatus, MonetaryAccount
 from bank.selectors import Pointer, ResolvedCounterparty, account_ids_of, counterparty_resolve, pointer_resolve
-from bank.vocabulary import DRAFT_ENTRIES_MAX, REASON_MAX, ActorType, AuditAction
+from bank.vocabulary import DRAFT_ENTRIES_MAX, REASON_MAX, ActorType, AuditAction, EventType
 
 from .ledger import ledger_move, lock_accounts
 from .rules import (
@@ -26,6 +27,8 @@ from .rules import (
 )
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
     from connections.models import Connection
 
 
@@ -95,6 +98,7 @@ def draft_payment_create(
             target=draft,
             data={"entries": len(resolved), "total": str(sum(amount for amount, _, _ in resolved))},
         )
+        _draft_events(EventType.DRAFT_PAYMENT_CREATED, [draft])
     return draft
 
 
@@ -113,10 +117,7 @@ def _ensure_pending(draft: DraftPayment) -> None:
 
 @atomic_with_retry
 def _expire_if_due(*, draft_id: int) -> bool:
-    updated = DraftPayment.objects.filter(
-        pk=draft_id, status=DraftStatus.PENDING, expires_at__lte=timezone.now()
-    ).update(status=DraftStatus.EXPIRED, updated=timezone.now())
-    return bool(updated)
+    return bool(_drafts_set_status(DraftPayment.objects.filter(pk=draft_id, expires_at__lte=timezone.now())))
 
 
 def draft_payment_accept(*, draft_id: int, customer: User) -> DraftPayment:
@@ -147,6 +148,7 @@ def _draft_payment_pay(*, draft_id: int, customer: User) -> DraftPayment:
     draft.answered_at = timezone.now()
     draft.answered_by = customer
     draft.save(update_fields=["status", "answered_at", "answered_by", "updated"])
+    _draft_events(EventType.DRAFT_PAYMENT_UPDATED, [draft])
     audit_record(
         action=AuditAction.DRAFT_ACCEPTED,
         actor=customer,
@@ -173,6 +175,7 @@ def draft_payment_reject(*, draft_id: int, customer: User, reason: str = "") -> 
     draft.answered_at = timezone.now()
     draft.answered_by = customer
     draft.save(update_fields=["status", "reason", "answered_at", "answered_by", "updated"])
+    _draft_events(EventType.DRAFT_PAYMENT_UPDATED, [draft])
     audit_record(
         action=AuditAction.DRAFT_REJECTED,
         actor=customer,
@@ -198,6 +201,7 @@ def draft_payment_cancel(
     draft.status = DraftStatus.CANCELLED
     draft.reason = reason
     draft.save(update_fields=["status", "reason", "updated"])
+    _draft_events(EventType.DRAFT_PAYMENT_UPDATED, [draft])
     audit_record(
         action=AuditAction.DRAFT_CANCELLED,
         actor=actor,
@@ -210,15 +214,38 @@ def draft_payment_cancel(
 
 
 def draft_payments_cancel_for_connection(*, connection: "Connection", reason: str) -> int:
-    """Every pending draft that an ended connection prepared is cancelled, set-based, in the
-    caller's transaction (the caller's audit event counts them). Returns how many."""
-    return DraftPayment.objects.filter(connection_id=connection.pk, status=DraftStatus.PENDING).update(
-        status=DraftStatus.CANCELLED, reason=reason, updated=timezone.now()
+    """Every pending draft that an ended connection prepared is cancelled, in the caller's
+    transaction (the caller's audit event counts them). Returns how many."""
+    return _drafts_set_status(
+        DraftPayment.objects.filter(connection_id=connection.pk), status=DraftStatus.CANCELLED, reason=reason
     )
 
 
+@atomic_with_retry
 def draft_payments_expire_due() -> int:
-    """Mark every draft that nobody answered within its lifetime as expired."""
-    return DraftPayment.objects.filter(status=DraftStatus.PENDING, expires_at__lte=timezone.now()).update(
-        status=DraftStatus.EXPIRED, updated=timezone.now()
-    )
+    """Mark every draft that nobody answered within its lifetime as expired (a periodic job), each
+    with its callback. Returns how many."""
+    return _drafts_set_status(DraftPayment.objects.filter(expires_at__lte=timezone.now()))
+
+
+def _drafts_set_status(drafts: "QuerySet[DraftPayment]", *, status: str = DraftStatus.EXPIRED, reason: str = "") -> int:
+    """Move the pending drafts among `drafts` to `status` (locked first, so an approval running at
+    the same time either finishes before or finds them no longer pending), with their events."""
+    locked = list(drafts.filter(status=DraftStatus.PENDING).select_for_update(skip_locked=False))
+    if not locked:
+        return 0
+    now = timezone.now()
+    DraftPayment.objects.filter(pk__in=[draft.pk for draft in locked]).update(status=status, reason=reason, updated=now)
+    for draft in locked:
+        draft.status, draft.reason, draft.updated = status, reason, now
+    _draft_events(EventType.DRAFT_PAYMENT_UPDATED, locked)
+    return len(locked)
+
+
+def _draft_events(type: EventType, drafts: list[DraftPayment]) -> None:
+    """For the app that prepared each draft: its connection names the app and the customer."""
+    audiences = [
+        Audience(account_id=d.monetary_account_id, customer_id=d.created_by_id, connection_id=d.connection_id)
+        for d in drafts
+    ]
+    events_record(type, drafts, audiences)

@@ -11,11 +11,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Abs, Coalesce, Round
 from schwifty import IBAN
 
 from bank.core.errors import ErrorCode, InsufficientFunds, ValidationFailed
+from bank.core.events import Audience, events_record
 from bank.models import CounterpartyType, MonetaryAccount, Movement, MovementKind, Payment
+from bank.money import format_amount
 from bank.selectors import ResolvedCounterparty
+from bank.vocabulary import EventType
 
 from .rules import checked_amount, ensure_active
 
@@ -106,9 +111,58 @@ def ledger_move(
     Payment.objects.bulk_create(payments)
     for leg in legs:
         _write_balance(leg.account)
+    # Every payment of every kind is booked here: its callback's event too, in the same transaction.
+    events_record(EventType.PAYMENT_CREATED, payments, [Audience(account_id=leg.account.pk) for leg in legs])
     return payments
 
 
 def _write_balance(account: MonetaryAccount) -> None:
     """One leg's new balance (the fault tests break in here, between the legs of a transfer)."""
     MonetaryAccount.objects.filter(pk=account.pk).update(balance=account.balance)
+
+
+def ledger_problems() -> list[str]:
+    problems: list[str] = []
+    payment_sum = (
+        Payment.objects.filter(monetary_account=OuterRef("pk"))
+        .values("monetary_account")
+        .annotate(total=Sum("amount"))
+        .values("total")
+    )
+    zero = Value(0, output_field=DecimalField(max_digits=15, decimal_places=2))
+    mismatched = (
+        MonetaryAccount.objects.annotate(ledger=Coalesce(Subquery(payment_sum), zero))
+        # Rounded to the cent: exact on PostgreSQL, and SQLite's binary sums compare correctly too.
+        .annotate(difference=Round(F("ledger") - F("balance"), 2))
+        .exclude(difference=0)
+        .values_list("pk", "iban", "balance", "ledger")
+    )
+    for pk, iban, balance, ledger in mismatched:
+        problems.append(
+            f"account {pk} ({iban}): balance {format_amount(balance)} but its payments sum to {format_amount(ledger)}"
+        )
+    below = MonetaryAccount.objects.filter(balance__lt=-F("overdraft_limit")).values_list("pk", "iban", "balance")
+    for pk, iban, balance in below:
+        problems.append(f"account {pk} ({iban}): balance {format_amount(balance)} is below its overdraft limit")
+
+    expected_legs = Q(kind=MovementKind.INTERNAL, legs=2) | Q(
+        kind__in=[MovementKind.EXTERNAL, MovementKind.DEPOSIT], legs=1
+    )
+    movements = Movement.objects.annotate(
+        legs=Count("payments"),
+        net=Coalesce(Sum("payments__amount"), zero),
+        gross=Coalesce(Sum(Abs("payments__amount")), zero),
+    )
+    bad = movements.exclude(
+        expected_legs
+        & (
+            Q(kind=MovementKind.INTERNAL, net=0, gross=2 * F("amount"))
+            | Q(kind=MovementKind.EXTERNAL, net=-F("amount"))
+            | Q(kind=MovementKind.DEPOSIT, net=F("amount"))
+        )
+    ).values_list("pk", "kind", "amount", "legs", "net")
+    for pk, kind, amount, legs, net in bad:
+        problems.append(
+            f"movement {pk} ({kind} {format_amount(amount)}): {legs} payments summing to {format_amount(net)}"
+        )
+    return problems

@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from bank.core.audit import audit_record
 from bank.core.errors import ErrorCode, InvalidState, ValidationFailed
+from bank.core.events import Audience, events_record
 from bank.core.transactions import atomic_with_retry
 from bank.models import MonetaryAccount, RequestInquiry, RequestResponse, RequestStatus
 from bank.selectors import Pointer, ResolvedCounterparty, account_ids_of, is_own_account, pointer_resolve
-from bank.vocabulary import AuditAction
+from bank.vocabulary import AuditAction, EventType
 
 from .ledger import ledger_move, lock_accounts
 from .rules import (
@@ -68,8 +69,10 @@ def request_inquiry_create(
         counterparty_value=target.value,
         counterparty_name=target.name,
     )
+    created: list[RequestInquiry | RequestResponse] = [inquiry]
     if target.account is not None:
-        RequestResponse.objects.create(inquiry=inquiry, monetary_account=target.account)
+        created.append(RequestResponse.objects.create(inquiry=inquiry, monetary_account=target.account))
+    _request_events(EventType.REQUEST_CREATED, created)
     audit_record(
         action=AuditAction.REQUEST_INQUIRY_CREATED,
         actor=actor,
@@ -93,7 +96,11 @@ def request_inquiry_revoke(
     _ensure_pending(inquiry)
     inquiry.status = RequestStatus.REVOKED
     inquiry.save(update_fields=["status", "updated"])
+    responses = list(RequestResponse.objects.select_for_update().filter(inquiry=inquiry))
     RequestResponse.objects.filter(inquiry=inquiry).update(status=RequestStatus.REVOKED, updated=timezone.now())
+    for response in responses:
+        response.status = RequestStatus.REVOKED
+    _request_events(EventType.REQUEST_UPDATED, [inquiry, *responses])
     audit_record(
         action=AuditAction.REQUEST_INQUIRY_REVOKED,
         actor=actor,
@@ -133,6 +140,7 @@ def request_response_accept(*, response_id: int, customer: User, source: Monetar
     response.save(update_fields=["status", "payment", "updated"])
     inquiry.status = RequestStatus.ACCEPTED
     inquiry.save(update_fields=["status", "updated"])
+    _request_events(EventType.REQUEST_UPDATED, [inquiry, response])
     audit_record(
         action=AuditAction.REQUEST_RESPONSE_ACCEPTED,
         actor=customer,
@@ -148,6 +156,15 @@ def request_response_reject(*, response_id: int, customer: User) -> RequestRespo
     response = _lock_pending_response(response_id=response_id, customer=customer)
     response.status = RequestStatus.REJECTED
     response.save(update_fields=["status", "updated"])
-    RequestInquiry.objects.filter(pk=response.inquiry_id).update(status=RequestStatus.REJECTED, updated=timezone.now())
+    inquiry = RequestInquiry.objects.select_for_update().get(pk=response.inquiry_id)
+    inquiry.status = RequestStatus.REJECTED
+    inquiry.save(update_fields=["status", "updated"])
+    _request_events(EventType.REQUEST_UPDATED, [inquiry, response])
     audit_record(action=AuditAction.REQUEST_RESPONSE_REJECTED, actor=customer, customer=customer, target=response)
     return response
+
+
+def _request_events(type: EventType, subjects: list[RequestInquiry | RequestResponse]) -> None:
+    """A request's events: each inquiry and response that changed, on its own account (the
+    requester's, the payer's)."""
+    events_record(type, subjects, [Audience(account_id=subject.monetary_account_id) for subject in subjects])

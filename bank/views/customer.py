@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from bank.core.errors import DomainError, NotFound
 from bank.core.http import AuthenticatedHttpRequest, see_other
-from bank.selectors import accounts_of, pending_invitations, recent_payments
+from bank.selectors import accounts_of, pending_invitations, recent_payments, security_events_of
 from bank.services.accounts import co_owner_answer
 from connections.selectors import active_connections_of
 
@@ -27,6 +27,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
             "payments": recent_payments(customer=customer),
             "invitations": pending_invitations(customer=customer),
             "connected_apps": active_connections_of(customer=customer).count(),
+            "security_events": security_events_of(customer=customer),
         },
     )
 

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "oauth2_provider",
     "axes",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -199,6 +200,43 @@ OAUTH2_PROVIDER_GRANT_MODEL = "connections.Grant"
 OAUTH2_PROVIDER_ID_TOKEN_MODEL = "connections.IDToken"  # noqa: S105
 
 CONNECTION_LIFETIME = timedelta(days=90)
+CONNECTION_EXPIRY_REMINDER = timedelta(days=7)  # the customer is told this long before a connection ends
+IDEMPOTENCY_KEY_RETENTION = timedelta(hours=24)
+
+# Background work (django.tasks): the database backend by default, so the bank needs nothing but its
+# database; workers (`manage.py db_worker`) scale out against the same PostgreSQL. docs/deploy.md
+# says how to move to another backend.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+# The periodic jobs: `manage.py run_scheduler` enqueues each this often (however many schedulers run,
+# each run is enqueued once), and the workers run them.
+PERIODIC_JOBS = {
+    "connections.tasks.callbacks_sweep": timedelta(seconds=int(os.environ.get("CALLBACK_SWEEP_SECONDS", "10"))),
+    "bank.tasks.drafts_expire": timedelta(minutes=1),
+    "connections.tasks.connections_tidy": timedelta(minutes=5),
+    "bank.tasks.idempotency_keys_prune": timedelta(hours=1),
+    "bank.tasks.ledger_check": timedelta(days=1),
+    "bank.tasks.task_results_prune": timedelta(days=1),
+}
+
+# Callbacks to apps (SPEC §9).
+CALLBACKS_ALLOW_LOOPBACK = env_bool("CALLBACKS_ALLOW_LOOPBACK", False)  # http://127.0.0.1:PORT targets
+CALLBACK_TIMEOUT = float(os.environ.get("CALLBACK_TIMEOUT", "5"))  # seconds, each phase of a call
+CALLBACK_LEASE = timedelta(seconds=int(os.environ.get("CALLBACK_LEASE_SECONDS", "60")))
+# Pauses after each failed attempt (seconds): 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: more than a day.
+CALLBACK_RETRY_SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000]
+CALLBACK_DISABLE_AFTER = timedelta(days=3)  # a filter whose target fails this long is disabled
+
+# Email: the console locally; production reads SMTP from the environment (EMAIL_HOST, …).
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Demo Bank <no-reply@bank.example>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+ADMINS = [("Bank operations", address) for address in env_list("BANK_ADMINS_EMAILS")]
 # Money-moving scopes are for FAPI 2.0 apps (private_key_jwt, DPoP-bound tokens, pushed requests)
 # unless this allows bearer-token apps to move money too: on for local demos and the tests, never
 # by default in production.

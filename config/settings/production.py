@@ -22,6 +22,7 @@ if not REDIS_URL:
     )
 
 BANK_DEMO_DATA_ALLOWED = False
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 
 # Persistent connections (checked before reuse): a sync worker keeps one open instead of paying a
 # connection per request. Size PostgreSQL's max_connections for workers times processes.

@@ -13,6 +13,10 @@ PASSWORD_HASHERS = [
 ]
 BANK_DEMO_DATA_ALLOWED = True
 BEARER_APPS_MAY_MOVE_MONEY = True  # the demo's bearer app, and the tests' bearer apps, move money
+CALLBACKS_ALLOW_LOOPBACK = True  # the tests' receivers listen on 127.0.0.1
+# Tasks run at once, in the process that enqueues them (after commit); the worker's own tests run
+# the database backend with `manage.py db_worker`.
+TASKS = {"default": {"BACKEND": os.environ.get("TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend")}}
 os.environ.setdefault("DJANGO_TEST", "1")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

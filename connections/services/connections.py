@@ -17,13 +17,16 @@ from django.utils import timezone
 
 from bank.core.audit import audit_record
 from bank.core.errors import ErrorCode, ValidationFailed
+from bank.core.events import Audience, event_record
 from bank.models import MonetaryAccount
 from bank.selectors import accounts_of
 from bank.services.accounts import account_open
 from bank.services.drafts import draft_payments_cancel_for_connection
-from bank.vocabulary import ActorType, AuditAction
+from bank.vocabulary import ActorType, AuditAction, EventType
 from connections import scopes as scope_table
 from connections.models import AccessToken, Application, Connection, Grant, RefreshToken, RevokedBy
+
+from .alerts import ALERT_EXPIRING, ALERT_MONEY_APP_CONNECTED, ALERT_STAFF_REVOKED, alert_customer
 
 # Who the audit log names as having ended a connection, by the reason it ended.
 REVOKER: dict[str, ActorType] = {RevokedBy.CUSTOMER: ActorType.CUSTOMER, RevokedBy.STAFF: ActorType.STAFF}
@@ -61,6 +64,8 @@ def connection_grant(
         expires_at=now + settings.CONNECTION_LIFETIME,
     )
     connection.accounts.set(shared)
+    if set(granted) & scope_table.MONEY_MOVING:
+        alert_customer(user, ALERT_MONEY_APP_CONNECTED, connection=connection)
     audit_record(
         action=AuditAction.CONNECTION_GRANTED,
         actor=user,
@@ -83,6 +88,7 @@ def connection_set_accounts(
     shared = _checked_accounts(user, accounts)
     before = sorted(connection.accounts.values_list("pk", flat=True))
     connection.accounts.set(shared)
+    _connection_event(EventType.CONNECTION_ACCOUNTS_CHANGED, connection)
     audit_record(
         action=AuditAction.CONNECTION_ACCOUNTS_CHANGED,
         actor=user,
@@ -115,6 +121,7 @@ def connection_account_open(
         connection=connection,
     )
     connection.accounts.add(account)
+    _connection_event(EventType.CONNECTION_ACCOUNTS_CHANGED, connection)
     return account
 
 
@@ -138,8 +145,12 @@ def connection_revoke(
     access_tokens, _ = AccessToken.objects.filter(connection=connection).delete()
     Grant.objects.filter(connection=connection).delete()
     drafts = draft_payments_cancel_for_connection(connection=connection, reason="The app's access was revoked.")
+    expired = by == RevokedBy.EXPIRED
+    _connection_event(EventType.CONNECTION_EXPIRED if expired else EventType.CONNECTION_REVOKED, connection)
+    if by == RevokedBy.STAFF:
+        alert_customer(connection.user, ALERT_STAFF_REVOKED, connection=connection, reason=reason)
     audit_record(
-        action=AuditAction.CONNECTION_REVOKED,
+        action=AuditAction.CONNECTION_EXPIRED if expired else AuditAction.CONNECTION_REVOKED,
         actor=actor,
         customer=connection.user,
         connection=connection,
@@ -153,6 +164,37 @@ def connection_revoke(
         },
     )
     return connection
+
+
+def _connection_event(type: EventType, connection: Connection) -> None:
+    event_record(type, connection, Audience(customer_id=connection.user_id, connection_id=connection.pk))
+
+
+def connections_expire_due() -> int:
+    """End every connection whose lifetime is over (a periodic job): tokens go, pending drafts are
+    cancelled, and the app hears `connection.expired`. Returns how many."""
+    due = Connection.objects.filter(revoked_at__isnull=True, expires_at__lte=timezone.now())
+    ids = list(due.values_list("pk", flat=True)[:1000])
+    for pk in ids:
+        connection_revoke(connection=Connection(pk=pk), by=RevokedBy.EXPIRED)
+    return len(ids)
+
+
+def connections_remind_expiry() -> int:
+    """Tell each customer, once, that a connection ends within EXPIRY_REMINDER (a periodic job)."""
+    soon = timezone.now() + settings.CONNECTION_EXPIRY_REMINDER
+    count = 0
+    for connection in Connection.objects.select_related("user", "application").filter(
+        revoked_at__isnull=True, expiry_reminded_at__isnull=True, expires_at__lte=soon, expires_at__gt=timezone.now()
+    )[:1000]:
+        with transaction.atomic():
+            claimed = Connection.objects.filter(pk=connection.pk, expiry_reminded_at__isnull=True).update(
+                expiry_reminded_at=timezone.now()
+            )
+            if claimed:
+                alert_customer(connection.user, ALERT_EXPIRING, connection=connection)
+                count += 1
+    return count
 
 
 def connection_touch(connection: Connection) -> None:

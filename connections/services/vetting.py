@@ -19,6 +19,7 @@ from bank.vocabulary import REASON_MAX, ActorType, AuditAction
 from connections import scopes as scope_table
 from connections.models import Application, Connection, RevokedBy, ScopeRequest, ScopeRequestStatus
 
+from .alerts import ALERT_APP_SUSPENDED, alert_customer
 from .applications import ClientMetadata, money_needs_fapi
 from .connections import connection_revoke
 
@@ -243,8 +244,10 @@ def application_suspend(*, application: Application, actor: User, reason: str) -
     application.suspended_reason = reason
     application.save(update_fields=["suspended_at", "suspended_reason"])
     ended = 0
-    for connection in Connection.objects.filter(application=application, revoked_at__isnull=True):
+    live = Connection.objects.select_related("user").filter(application=application, revoked_at__isnull=True)
+    for connection in live:
         connection_revoke(connection=connection, by=RevokedBy.APP_SUSPENDED, actor=actor)
+        alert_customer(connection.user, ALERT_APP_SUSPENDED, connection=connection, reason=reason)
         ended += 1
     audit_record(
         action=AuditAction.APPLICATION_SUSPENDED,

@@ -2,10 +2,12 @@
 404), and the guides for integrators."""
 
 import functools
+import uuid
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.safestring import SafeString, mark_safe
@@ -18,7 +20,7 @@ from bank.core.http import AuthenticatedHttpRequest, see_other
 from connections import scopes
 from connections.forms import ApplicationForm
 from connections.models import Application, Logo
-from connections.selectors import applications_of
+from connections.selectors import applications_of, deliveries_of
 from connections.services.applications import (
     DEVELOPER_FIELDS,
     ClientMetadata,
@@ -26,6 +28,8 @@ from connections.services.applications import (
     application_rotate_secret,
     application_update,
 )
+from connections.services.callbacks import delivery_resend, signing_secret_rotate
+from connections.tasks import callback_deliver
 
 
 def _secret_page(
@@ -114,6 +118,42 @@ def developer_rotate_secret(request: AuthenticatedHttpRequest, pk: int) -> HttpR
     application = get_object_or_404(applications_of(developer=request.user), pk=pk)
     secret = application_rotate_secret(application=application, developer=request.user)
     return _secret_page(request, application, secret, new=False)
+
+
+@login_required
+@never_cache
+@require_POST
+def developer_signing_secret(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """A new signing secret for the app's callbacks, shown this once."""
+    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    secret = signing_secret_rotate(application=application, developer=request.user)
+    return render(request, "connections/developer_signing_secret.html", {"application": application, "secret": secret})
+
+
+@login_required
+@never_cache
+@require_GET
+def developer_deliveries(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The app's recent callbacks: event, target, answer, attempts, next try; each can be sent again."""
+    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    return render(
+        request,
+        "connections/developer_deliveries.html",
+        {"application": application, "deliveries": deliveries_of(application=application)},
+    )
+
+
+@login_required
+@require_POST
+def developer_delivery_resend(request: AuthenticatedHttpRequest, pk: int, delivery_id: uuid.UUID) -> HttpResponse:
+    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    try:
+        delivery = delivery_resend(application=application, developer=request.user, delivery_id=str(delivery_id))
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+    transaction.on_commit(lambda: callback_deliver.enqueue(str(delivery.pk)))
+    messages.success(request, "The callback is on its way again, with the same webhook-id.")
+    return see_other("developer-deliveries", application.pk)
 
 
 @require_GET

@@ -12,11 +12,13 @@ Run it beside the bank: `make run` in one terminal, `make demo-app` in another, 
 http://127.0.0.1:8001/.
 """
 
+import contextlib
 import os
 import secrets
 import threading
 from typing import Any
 
+import callbacks
 import fapi
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -81,6 +83,7 @@ def forget_token() -> None:
 
 
 fapi.register(app)  # the FAPI 2.0 mode at /fapi/ (PAR, private_key_jwt, DPoP)
+app.register_blueprint(callbacks.callbacks)  # the bank calls us about new payments
 
 oauth = OAuth(app, fetch_token=fetch_token, update_token=update_token)
 bank = oauth.register(
@@ -126,7 +129,7 @@ def home() -> str:
         forget_token()
         notice = "Your bank ended this connection (it was revoked or has expired). Connect again to continue."
         return render_page(mode="bearer", notice=notice)
-    return render_page(mode="bearer", notice=notice, me=me, accounts=accounts)
+    return render_page(mode="bearer", notice=notice, me=me, accounts=accounts, arrived=callbacks.arrived_payments())
 
 
 @app.get("/connect")
@@ -152,6 +155,10 @@ def callback() -> Any:
         session["notice"] = f"Connecting failed: {exc}"
         return redirect(url_for("home"))
     store_token(token)
+    if "payments:read" in str(token.get("scope", "")).split():
+        app_url = REDIRECT_URI.rsplit("/", 1)[0]
+        with contextlib.suppress(AuthlibBaseError):  # a convenience: the app still reads the API
+            callbacks.filter_register(lambda path, body: bank.post(path, json=body, token=token), app_url)
     session["notice"] = "Your bank is connected."
     return redirect(url_for("home"))
 

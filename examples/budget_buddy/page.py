@@ -43,6 +43,14 @@ PAGE = """<!doctype html>
       </tbody>
       <tfoot><tr><th colspan="2">Total</th><th class="amount">€{{ total }}</th></tr></tfoot>
     </table>
+    {% if arrived is not none %}
+    <h2>New payments, as the bank tells us</h2>
+    {% if arrived %}
+    <ul id="arrived">{% for payment in arrived %}
+      <li>€{{ payment.amount.value }}: {{ payment.description or "(no description)" }}</li>
+    {% endfor %}</ul>
+    {% else %}<p>None yet: the bank calls us when a payment is booked.</p>{% endif %}
+    {% endif %}
     <form method="post" action="{{ disconnect_url }}">
       <input type="hidden" name="csrf" value="{{ csrf }}">
       <p><button class="link" type="submit">Disconnect Demo Bank</button></p>
@@ -62,7 +70,9 @@ def csrf_token() -> str:
     return str(session["csrf"])
 
 
-def render_page(*, mode: str, notice: str | None, me: Any = None, accounts: Any = (), **extra: Any) -> str:
+def render_page(
+    *, mode: str, notice: str | None, me: Any = None, accounts: Any = (), arrived: Any = None, **extra: Any
+) -> str:
     fapi = mode == "fapi"
     prefix = "fapi." if fapi else ""
     total = sum((Decimal(a["balance"]["value"]) for a in accounts), Decimal("0.00"))
@@ -72,6 +82,7 @@ def render_page(*, mode: str, notice: str | None, me: Any = None, accounts: Any 
         notice=notice,
         me=me,
         accounts=accounts,
+        arrived=arrived,
         total=total,
         csrf=csrf_token() if me else "",
         connect_url=url_for(f"{prefix}connect"),

@@ -5,10 +5,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from bank.api.idempotency import LEASE, RETENTION
+from bank.api.idempotency import LEASE
 from bank.models import DraftPayment, IdempotencyKey, Payment
 from tests.factories import make_account
 
@@ -101,7 +102,7 @@ def test_a_claim_that_outlived_its_lease_is_taken_over(setup):
 def test_after_24_hours_the_key_is_new_again(setup):
     app, main, savings, path = setup
     app.post(path, body("10.00", savings), **{"Idempotency-Key": "k-1"})
-    IdempotencyKey.objects.update(created=timezone.now() - RETENTION - timedelta(seconds=1))
+    IdempotencyKey.objects.update(created=timezone.now() - settings.IDEMPOTENCY_KEY_RETENTION - timedelta(seconds=1))
 
     response = app.post(path, body("10.00", savings), **{"Idempotency-Key": "k-1"})
 

@@ -9,9 +9,9 @@ import pytest
 from django.db import connection
 
 from bank.core.errors import DomainError
-from bank.management.commands.check_ledger import ledger_problems
 from bank.models import DraftPayment, DraftStatus, MonetaryAccount, Payment
 from bank.services.drafts import draft_payment_accept, draft_payment_create
+from bank.services.ledger import ledger_problems
 from bank.services.payments import payment_create
 from tests.factories import UserFactory, make_account
 

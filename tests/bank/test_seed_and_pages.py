@@ -6,8 +6,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from bank.management.commands.check_ledger import ledger_problems
 from bank.models import AuditEvent, Card, MonetaryAccount, Payment
+from bank.services.ledger import ledger_problems
 from connections.models import Application
 from connections.scopes import ALL
 

@@ -8,7 +8,6 @@ import pytest
 from django.utils import timezone
 
 from bank.core.errors import DomainError
-from bank.management.commands.check_ledger import ledger_problems
 from bank.models import (
     AccountType,
     AuditEvent,
@@ -31,6 +30,7 @@ from bank.services.drafts import (
     draft_payment_reject,
     draft_payments_expire_due,
 )
+from bank.services.ledger import ledger_problems
 from bank.services.payment_requests import (
     request_inquiry_create,
     request_inquiry_revoke,

@@ -4,18 +4,23 @@ refresh on every page, a revocation at the bank, and a deny."""
 
 import re
 import sys
+from datetime import UTC, datetime
+from decimal import Decimal
 from html import unescape
 from urllib.parse import quote, urljoin
 
 import httpx
 import pytest
 
-from bank.management.commands.seed_demo import DEMO_FAPI_CLIENT_ID, DEMO_FAPI_JWKS
+from bank.management.commands.seed_demo import DEMO_FAPI_CLIENT_ID, DEMO_FAPI_JWKS, DEMO_SIGNING_SECRET
 from bank.models import AccountType
+from bank.services.payments import payment_create
 from bench.servers import BIN, clean_env, database_url_of_this_run, free_port, running
 from connections import scopes
-from connections.models import AccessToken, Connection, RefreshToken
+from connections.models import AccessToken, Connection, Delivery, NotificationFilter, RefreshToken
+from connections.services.callbacks import signing_secret_set
 from connections.services.connections import connection_revoke
+from connections.webhooks import signature_headers
 from tests.connections.oauth_helpers import make_application
 from tests.factories import PASSWORD, make_account
 
@@ -58,12 +63,13 @@ def servers(alice):
     make_account(alice, type=AccountType.SAVINGS, description="Savings")
     bank_port, app_port = free_port(), free_port()
     bank_url, app_url = f"http://127.0.0.1:{bank_port}", f"http://127.0.0.1:{app_port}"
-    make_application(
+    budget_buddy = make_application(
         client_id=CLIENT_ID,
         client_secret=CLIENT_SECRET,
         redirect_uris=f"{app_url}/callback",
         allowed_scopes=" ".join(scopes.ALL),
     )
+    signing_secret_set(application=budget_buddy, secret=DEMO_SIGNING_SECRET)
     make_application(  # Budget Buddy (FAPI), as seed_demo registers it
         client_id=DEMO_FAPI_CLIENT_ID,
         client_secret="",
@@ -126,10 +132,39 @@ def test_connect_see_accounts_refresh_and_survive_a_revocation(alice, servers):
         assert "€2500.00" in browser.get(app_url).text
         assert RefreshToken.objects.filter(connection=connection, revoked__isnull=False).count() > rotated_before
 
+        # The app asked to be called about payments; one arrives, signed, and shows on its page.
+        assert NotificationFilter.objects.get(connection=connection).notification_target == f"{app_url}/webhooks/bank"
+        main, savings = alice.owned_accounts.order_by("id")
+        payment_create(
+            customer=alice,
+            source=main,
+            amount=Decimal("12.34"),
+            description="Coffee beans",
+            counterparty={"type": "IBAN", "value": savings.iban},
+            actor=alice,
+        )
+        assert Delivery.objects.filter(status="DELIVERED").count() == 2  # both legs, delivered after commit
+        assert "€-12.34: Coffee beans" in browser.get(app_url).text
+
         connection_revoke(connection=connection, by="customer", actor=alice)
         after = browser.get(app_url)
         assert "Your bank ended this connection" in after.text
         assert "Connect your bank" in after.text
+
+
+def test_a_callback_with_a_bad_signature_or_body_is_refused(servers):
+    _bank_url, app_url = servers
+    body = '{"id":"e1","type":"payment.created","created":"2026-11-30T12:00:00+00:00","data":{"id":1}}'
+    now = datetime.now(UTC)
+    headers = signature_headers(secret=DEMO_SIGNING_SECRET, message_id="msg_1", timestamp=now, body=body)
+    with httpx.Client(timeout=10) as app:
+        tampered = app.post(f"{app_url}/webhooks/bank", content=body.replace('"id":1', '"id":2'), headers=headers)
+        forged = app.post(f"{app_url}/webhooks/bank", content=body, headers={**headers, "webhook-signature": "v1,AAAA"})
+        unsigned = app.post(f"{app_url}/webhooks/bank", content=body)
+        genuine = app.post(f"{app_url}/webhooks/bank", content=body, headers=headers)
+        replayed = app.post(f"{app_url}/webhooks/bank", content=body, headers=headers)
+    assert (tampered.status_code, forged.status_code, unsigned.status_code) == (400, 400, 400)
+    assert (genuine.status_code, replayed.status_code) == (204, 204)
 
 
 def test_deny_brings_the_customer_back_with_a_clear_message(alice, servers):

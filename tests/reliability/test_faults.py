@@ -9,9 +9,9 @@ import httpx
 import psycopg
 import pytest
 
-from bank.management.commands.check_ledger import ledger_problems
 from bank.models import IdempotencyKey, MonetaryAccount, Movement, Payment
 from bank.services import ledger
+from bank.services.ledger import ledger_problems
 from bench.servers import database_url_of_this_run
 from tests.factories import make_account
 

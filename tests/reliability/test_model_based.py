@@ -15,10 +15,10 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invaria
 from rest_framework.test import APIClient
 
 from bank.core.errors import DomainError, InsufficientFunds
-from bank.management.commands.check_ledger import ledger_problems
 from bank.models import DraftPayment, MonetaryAccount, RequestResponse
 from bank.services.accounts import account_deposit, account_open
 from bank.services.drafts import draft_payment_accept, draft_payment_cancel, draft_payment_create, draft_payment_reject
+from bank.services.ledger import ledger_problems
 from bank.services.payment_requests import request_inquiry_create, request_response_accept, request_response_reject
 from bank.services.payments import payment_create
 from bench.tokens import issue_token

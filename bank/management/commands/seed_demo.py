@@ -17,11 +17,13 @@ from bank.services.payments import payment_create
 from connections import scopes
 from connections.keys import checked_jwks
 from connections.models import Application, TokenEndpointAuthMethod
+from connections.services.callbacks import signing_secret_set
 
 DEMO_PASSWORD = "demo-pass-123"  # noqa: S105  (local demo data only, SPEC §7)
 DEMO_CLIENT_ID = "demo-budget-app"
 DEMO_CLIENT_SECRET = "demo-budget-secret"  # noqa: S105  (local demo data only, SPEC §7)
 DEMO_REDIRECT_URI = "http://127.0.0.1:8001/callback"
+DEMO_SIGNING_SECRET = "whsec_ZGVtby1idWRnZXQtd2ViaG9vay1zZWNyZXQ="  # noqa: S105  (Budget Buddy's callbacks, SPEC §9)
 # Budget Buddy (FAPI): private_key_jwt with this public key (its private half lives in the example app,
 # for local demos only), DPoP-bound tokens, pushed authorization requests.
 DEMO_FAPI_CLIENT_ID = "demo-fapi-app"
@@ -137,7 +139,7 @@ class Command(BaseCommand):
             )
         if Application.objects.filter(client_id=DEMO_CLIENT_ID).exists():
             return
-        Application.objects.create(
+        budget_buddy = Application.objects.create(
             client_id=DEMO_CLIENT_ID,
             client_secret=DEMO_CLIENT_SECRET,
             name="Budget Buddy",
@@ -150,3 +152,4 @@ class Command(BaseCommand):
             website="https://budgetbuddy.example",
             verified=True,
         )
+        signing_secret_set(application=budget_buddy, secret=DEMO_SIGNING_SECRET)
