@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint typecheck check migrate clean demo-app bench bench-token bench-fapi bench-lists storm screenshots
+.PHONY: run test test-fast lint typecheck check migrate clean demo-app bench bench-token bench-fapi bench-callbacks bench-lists storm screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "Python 3.12 or newer is needed (see .python-version)")'
@@ -42,6 +42,9 @@ bench-token: $(STAMP)
 
 bench-fapi: $(STAMP)
 	$(BIN)/python -m bench.fapi
+
+bench-callbacks: $(STAMP)
+	$(BIN)/python -m bench.callbacks
 
 bench-lists: $(STAMP)
 	$(BIN)/python -m bench.api_lists

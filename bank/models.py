@@ -385,8 +385,13 @@ class Event(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     type = models.CharField(max_length=40, choices=EventType.choices)
     created = models.DateTimeField(default=timezone.now)
+    subject_type = models.CharField(max_length=60, help_text="The changed object's model (app_label.model).")
+    subject_id = models.BigIntegerField()
     data = models.JSONField(
-        encoder=DjangoJSONEncoder, help_text="The object as the API returns it, when the change committed."
+        encoder=DjangoJSONEncoder,
+        null=True,
+        blank=True,
+        help_text="The object as the API returns it: at the change, or (immutable objects) when first sent.",
     )
     # Who may hear of it: the account it happened on, the customer, the connection it concerns.
     monetary_account = models.ForeignKey(

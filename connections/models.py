@@ -397,10 +397,10 @@ class NotificationFilter(models.Model):
 
 
 class DeliveryStatus(models.TextChoices):
-    PENDING = "PENDING", "Waiting to be sent (or sent again)"
+    PENDING = "PENDING", "Pending"  # not sent yet, or waiting for its next try
     DELIVERED = "DELIVERED", "Delivered"
-    FAILED = "FAILED", "Failed: given up after a day of retries"
-    CANCELLED = "CANCELLED", "Not sent: the connection ended first"
+    FAILED = "FAILED", "Failed"  # given up after more than a day of tries
+    CANCELLED = "CANCELLED", "Cancelled"  # not sent: the connection ended first
 
 
 class Delivery(models.Model):

@@ -2,7 +2,7 @@
 keep connections and tokens tidy. Tasks are thin: the work is in the services."""
 
 import logging
-from datetime import timedelta
+import time
 
 from django.tasks import task
 from oauth2_provider.models import clear_expired
@@ -13,9 +13,10 @@ from .services.connections import connections_expire_due, connections_remind_exp
 
 logger = logging.getLogger(__name__)
 
-# An event whose dispatch was asked for at commit is normally prepared within a second; the sweep
-# picks up what is older than this (the web process died at commit, or the worker lost the task).
-DISPATCH_GRACE = timedelta(seconds=5)
+# The relay hands an event to the workers once; if it is still not prepared this much later (the task
+# was lost, say with a broker that forgets), it hands it over again.
+RELAY_AGAIN_AFTER = 30.0
+_relayed: dict[str, float] = {}  # event id → when this process handed it over (time.monotonic())
 
 
 @task()
@@ -34,20 +35,31 @@ def callback_deliver(delivery_id: str) -> None:
     delivery_attempt(delivery_id=delivery_id)
 
 
+def outbox_relay() -> int:
+    """Hand committed events that have no callbacks yet to the workers, in one task (the scheduler
+    calls this several times a second). Returns how many it handed over."""
+    now = time.monotonic()
+    for event_id, at in list(_relayed.items()):
+        if now - at > RELAY_AGAIN_AFTER:
+            del _relayed[event_id]
+    waiting = [event_id for event_id in events_undispatched() if event_id not in _relayed]
+    if waiting:
+        callbacks_dispatch.enqueue(waiting)
+        _relayed.update(dict.fromkeys(waiting, now))
+    return len(waiting)
+
+
 @task()
 def callbacks_sweep() -> dict[str, int]:
-    """Periodic: dispatch events left behind, and attempt every delivery that is due (retries whose
-    pause is over, and deliveries whose worker died mid-send)."""
-    events = events_undispatched(older_than=DISPATCH_GRACE)
-    if events:
-        callbacks_dispatch.call(events)
+    """Periodic: attempt every delivery that is due (retries whose pause is over, and deliveries whose
+    worker died mid-send)."""
     due = deliveries_due()
     for delivery_id in due:
         try:
             delivery_attempt(delivery_id=delivery_id)
         except Exception:  # one broken delivery must not hold up the others; its lease makes it due again
             logger.exception("Delivery %s failed unexpectedly.", delivery_id)
-    return {"events": len(events), "deliveries": len(due)}
+    return {"deliveries": len(due)}
 
 
 @task()

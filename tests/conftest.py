@@ -69,10 +69,12 @@ class Connected:
 @pytest.fixture(autouse=True)
 def _fresh_throttles() -> None:
     """Every test starts with empty rate-limit counters and read markers."""
+    from connections import tasks
     from connections.services import connections as services
 
     cache.clear()
     services._recent_reads.clear()
+    tasks._relayed.clear()
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def _with(serializer: type[s.serializers.Serializer[models.Model]]) -> Callable[
 
 
 def representations_register() -> None:
-    representation_register(Payment, _with(s.PaymentSerializer))
+    representation_register(Payment, _with(s.PaymentSerializer), immutable=True)  # a booked payment never changes
     representation_register(DraftPayment, _draft)
     representation_register(RequestInquiry, _with(s.RequestInquirySerializer))
     representation_register(RequestResponse, _with(s.RequestResponseSerializer))

@@ -1,40 +1,54 @@
 """The outbox: services record what changed, in their own transaction, beside the audit event.
 
-`event_record` writes an `Event` row with the object as the API returns it at that moment (its
-representation is registered by the API layer, `bank/api/callbacks.py`, so the domain does not
-depend on the API), and asks for the worker once the transaction commits: `events_committed` is sent
-then, and the callbacks' side (connections) enqueues the work. A rolled-back change leaves no event;
-an event whose signal was lost (the process died right after commit) is found by the periodic sweep.
+`events_record` writes one `Event` row per changed object, in one insert, in the caller's
+transaction: a rolled-back change leaves no event, a committed one always has its event. Nothing else
+happens in the transaction, and nothing after it: the scheduler's relay reads committed events and
+hands them to the workers (connections.tasks), so a web process that dies right after commit loses
+nothing.
+
+A callback carries the object as the API returns it (its representation is registered by the API
+layer, `bank/api/callbacks.py`, so the domain does not depend on the API). A mutable object
+(a draft, a card, a request, a connection) is rendered at the event, as it was then. An immutable one
+(a booked payment never changes) is rendered when its callbacks are prepared, outside the
+transaction that booked it.
 """
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from django.db import models, transaction
-from django.dispatch import Signal
+from django.db import models
 
 from bank.models import Event
 from bank.vocabulary import EventType
 
 type Representation = dict[str, object]
 
+
+@dataclass(frozen=True)
+class _Representation:
+    model: type[models.Model]
+    render: Callable[[models.Model], Representation]
+    immutable: bool
+
+
 # How each kind of object looks in a callback: the same as in the API. Filled by the API layer.
-_representations: dict[type[models.Model], Callable[[models.Model], Representation]] = {}
-
-# Sent after a transaction that recorded events has committed, with their ids.
-events_committed = Signal()
+_representations: dict[str, _Representation] = {}
 
 
-def representation_register[M: models.Model](model: type[M], render: Callable[[M], Representation]) -> None:
-    _representations[model] = cast(Callable[[models.Model], Representation], render)
+def representation_register[M: models.Model](
+    model: type[M], render: Callable[[M], Representation], *, immutable: bool = False
+) -> None:
+    _representations[model._meta.label_lower] = _Representation(
+        model, cast(Callable[[models.Model], Representation], render), immutable
+    )
 
 
-def _represented(subject: models.Model) -> Representation:
-    render = _representations.get(type(subject))
-    if render is None:
-        raise LookupError(f"No representation is registered for {type(subject).__name__}.")
-    return render(subject)
+def _representation(subject_type: str) -> _Representation:
+    try:
+        return _representations[subject_type]
+    except KeyError:
+        raise LookupError(f"No representation is registered for {subject_type}.") from None
 
 
 @dataclass(frozen=True)
@@ -49,21 +63,34 @@ class Audience:
 def events_record(type: EventType, subjects: Sequence[models.Model], audiences: Sequence[Audience]) -> list[Event]:
     """One event per subject, for its audience, in one insert, in the caller's transaction. By ids:
     the caller often holds row locks, and loading rows would cost queries."""
-    events = [
-        Event(
-            type=type,
-            data=_represented(subject),
-            monetary_account_id=audience.account_id,
-            customer_id=audience.customer_id,
-            connection_id=audience.connection_id,
+    events = []
+    for subject, audience in zip(subjects, audiences, strict=True):
+        label = subject._meta.label_lower
+        representation = _representation(label)
+        events.append(
+            Event(
+                type=type,
+                subject_type=label,
+                subject_id=subject.pk,
+                data=None if representation.immutable else representation.render(subject),
+                monetary_account_id=audience.account_id,
+                customer_id=audience.customer_id,
+                connection_id=audience.connection_id,
+            )
         )
-        for subject, audience in zip(subjects, audiences, strict=True)
-    ]
-    Event.objects.bulk_create(events)
-    ids = [str(event.id) for event in events]
-    transaction.on_commit(lambda: events_committed.send(sender=Event, event_ids=ids), robust=True)
-    return events
+    return Event.objects.bulk_create(events)
 
 
 def event_record(type: EventType, subject: models.Model, audience: Audience) -> Event:
     return events_record(type, [subject], [audience])[0]
+
+
+def event_data(event: Event) -> Representation:
+    """The event's object as the API returns it: recorded with the event, or (an immutable object)
+    rendered now, once, and kept."""
+    if event.data is None:
+        representation = _representation(event.subject_type)
+        subject = representation.model._default_manager.get(pk=event.subject_id)
+        event.data = representation.render(subject)
+        Event.objects.filter(pk=event.pk, data__isnull=True).update(data=event.data)
+    return cast(Representation, event.data)

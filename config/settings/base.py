@@ -352,14 +352,19 @@ def logging_config(log_format: str) -> dict[str, object]:
                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             },
         },
+        "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
         "handlers": {
-            "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": log_format}
+            "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": log_format},
+            "mail_admins": {"class": "django.utils.log.AdminEmailHandler", "filters": ["require_debug_false"]},
         },
         "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
         "loggers": {
+            # Django's own default sends "django" to a second console handler too: every line twice.
+            "django": {"handlers": ["mail_admins"], "level": "INFO"},
             "oauthlib": {"level": "WARNING"},
             "oauth2_provider": {"level": "INFO"},
             "axes": {"level": "WARNING"},  # one line per login attempt otherwise; the audit log has them
+            "httpx": {"level": "WARNING"},  # one line per callback otherwise; the deliveries have them
         },
     }
 

@@ -2,8 +2,8 @@
 secret, and the deliveries the worker makes of the bank's events.
 
 From event to callback:
-1. A service records an `Event` in its own transaction (bank.core.events); on commit the worker is
-   asked to dispatch it (connections.tasks); the periodic sweep finds any whose request was lost.
+1. A service records an `Event` in its own transaction (bank.core.events); the scheduler's relay
+   hands committed events to the workers (connections.tasks.outbox_relay).
 2. `deliveries_prepare` decides who hears of it (the filters of connections that may see it, with
    the scope its category needs, decided as the API decides what an app sees) and writes one
    `Delivery` per filter, once, however often it runs.
@@ -21,12 +21,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from bank.core.audit import audit_record
 from bank.core.errors import ErrorCode, NotFound, PermissionDenied, ValidationFailed
+from bank.core.events import event_data
 from bank.models import Event
 from bank.vocabulary import ActorType, AuditAction, EventType, NotificationCategory
 from connections import scopes as scope_table
@@ -102,18 +103,22 @@ def notification_filter_create(*, connection: Connection, category: str, target:
         target = target_checked(target, allow_loopback=settings.CALLBACKS_ALLOW_LOOPBACK)
     except TargetRefused as exc:
         raise ValidationFailed(str(exc), code=ErrorCode.INVALID_TARGET, field="notification_target") from exc
-    if NotificationFilter.objects.filter(
-        connection=connection, category=category, notification_target=target, disabled_at__isnull=True
-    ).exists():
-        raise ValidationFailed(
-            "This connection already has a filter for this category and target.",
-            code=ErrorCode.DUPLICATE_FILTER,
-            field="notification_target",
-        )
-    NotificationFilter.objects.filter(connection=connection, category=category, notification_target=target).delete()
-    notification_filter = NotificationFilter.objects.create(
-        connection=connection, category=category, notification_target=target
+    duplicate = ValidationFailed(
+        "This connection already has a filter for this category and target.",
+        code=ErrorCode.DUPLICATE_FILTER,
+        field="notification_target",
     )
+    same = NotificationFilter.objects.filter(connection=connection, category=category, notification_target=target)
+    if same.filter(disabled_at__isnull=True).exists():
+        raise duplicate
+    same.delete()  # a disabled one: asking again turns it back on, as a new filter
+    try:
+        with transaction.atomic():  # two of the same at once: the unique constraint keeps one
+            notification_filter = NotificationFilter.objects.create(
+                connection=connection, category=category, notification_target=target
+            )
+    except IntegrityError:
+        raise duplicate from None
     audit_record(
         action=AuditAction.NOTIFICATION_FILTER_CREATED,
         actor=None,
@@ -221,7 +226,7 @@ def _lease(delivery_id: str) -> Delivery | None:
 
 def callback_body(event: Event) -> str:
     return json.dumps(
-        {"id": str(event.id), "type": event.type, "created": event.created.isoformat(), "data": event.data},
+        {"id": str(event.id), "type": event.type, "created": event.created.isoformat(), "data": event_data(event)},
         separators=(",", ":"),
         default=str,
     )
@@ -342,10 +347,9 @@ def delivery_resend(*, application: Application, developer: User, delivery_id: s
 # --- what the sweep finds ----------------------------------------------------------------------
 
 
-def events_undispatched(*, older_than: timedelta) -> list[str]:
-    """Events whose dispatch was never asked for (the process died at commit) or never ran."""
-    cutoff = timezone.now() - older_than
-    waiting = Event.objects.filter(dispatched_at__isnull=True, created__lt=cutoff)
+def events_undispatched() -> list[str]:
+    """Committed events whose callbacks are not prepared yet, oldest first (the relay's reading)."""
+    waiting = Event.objects.filter(dispatched_at__isnull=True).order_by("created")
     return [str(pk) for pk in waiting.values_list("pk", flat=True)[:500]]
 
 

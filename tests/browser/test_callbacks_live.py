@@ -1,5 +1,5 @@
 """Callbacks end to end, as they run in production: the production command over TLS, a worker
-(`db_worker`, the database queue) and the scheduler as their own processes, and a receiver on
+(`db_worker`, the database queue) and the scheduler (the outbox's relay) as their own processes, and a receiver on
 loopback. An app pays and prepares a draft through the API; the customer approves the draft and
 revokes the connection in Chromium; every callback arrives signed, within seconds, and the set that
 arrives is exactly the set of committed changes. Then a worker is killed in the middle of a
@@ -30,6 +30,7 @@ from bench.tokens import issue_token
 from connections.models import Delivery, DeliveryStatus, NotificationFilter
 from connections.services.callbacks import signing_secret_set
 from connections.services.connections import connection_grant
+from connections.tasks import outbox_relay
 from tests.connections.oauth_helpers import make_application
 from tests.factories import PASSWORD, make_account
 from tests.test_production import REDIS_URL, production_env, production_servers, with_production_password
@@ -86,6 +87,7 @@ def connected(alice):
     main = make_account(alice, balance="500.00", description="Main")
     savings = make_account(alice, type="SAVINGS", description="Savings")
     with_production_password(alice)
+    outbox_relay()  # the opening deposits' events, before anyone listens
     application = make_application(name="Ledgerly")
     with override_settings(SECRET_KEY=PRODUCTION_SECRET_KEY):  # sealed as the production processes seal
         signing_secret_set(application=application, secret=SECRET)
@@ -170,7 +172,11 @@ def test_every_committed_change_is_called_back_signed_and_in_time(connected, ali
 
 def test_a_worker_killed_mid_delivery_is_replaced_and_the_callback_sent_again(connected, alice):
     connection, token, main, savings = connected
-    with receiving() as receiver, production_servers(1, **WORKER_SETTINGS) as (bank,):
+    with (
+        receiving() as receiver,
+        production_servers(1, **WORKER_SETTINGS) as (bank,),
+        background(scheduler(), worker_env()),
+    ):
         NotificationFilter.objects.create(connection=connection, category="PAYMENT", notification_target=receiver.url)
         receiver.behaviour = Behaviour(delay=60)  # the first call hangs: the worker is stuck in it
         with background(worker(), worker_env()) as first:
@@ -188,7 +194,7 @@ def test_a_worker_killed_mid_delivery_is_replaced_and_the_callback_sent_again(co
             os.kill(first.pid, signal.SIGKILL)  # the worker dies mid-delivery
             first.wait(timeout=10)
         receiver.behaviour = Behaviour(status=204)
-        with background(worker(), worker_env()), background(scheduler(), worker_env()):
+        with background(worker(), worker_env()):
             arrived = receiver.wait_for(3, timeout=30)  # the other leg, and the one sent again
 
     ids = [call.headers["webhook-id"] for call in arrived]

@@ -11,8 +11,12 @@ from playwright.sync_api import Page, expect
 from bank.models import DraftPayment, DraftStatus, Payment, RequestResponse, RequestStatus
 from bank.services.drafts import draft_payment_create
 from bank.services.payment_requests import request_inquiry_create
+from bank.services.payments import payment_create
+from bench.receiver import Behaviour, receiving
 from connections.models import Application, Connection
+from connections.services.callbacks import notification_filter_create
 from connections.services.connections import connection_grant
+from connections.tasks import outbox_relay
 from tests.connections.oauth_helpers import (
     REDIRECT_URI,
     api_get,
@@ -308,3 +312,45 @@ def test_the_api_docs_render_under_the_content_security_policy(page):
 
     expect(page.get_by_text("/api/v1/monetary-accounts/{account_pk}/payments/").first).to_be_visible()
     assert problems == []
+
+
+def test_a_developer_follows_a_failing_callback_and_sends_it_again(page, alice, bank):
+    """The developer's side of callbacks: the signing secret, a callback their server refused, and
+    sending it again once the server is fixed."""
+    main, savings, _ = bank
+    application = Application.objects.get()
+    Application.objects.filter(pk=application.pk).update(user=alice)
+    connection = connection_grant(user=alice, application=application, scopes=["payments:read"], accounts=[main])
+    outbox_relay()  # the opening deposits' events, before the app listens
+    log_in(page, "alice")
+    page.goto(f"/developers/{application.pk}/")
+    page.get_by_role("button", name="Create a signing secret").click()
+    expect(page.locator("code.secret")).to_contain_text("whsec_")
+    with receiving() as receiver:
+        receiver.behaviour = Behaviour(status=503)
+        notification_filter_create(connection=connection, category="PAYMENT", target=receiver.url + "/hook")
+        payment_create(
+            customer=alice,
+            source=main,
+            amount=Decimal("5.00"),
+            counterparty={"type": "IBAN", "value": savings.iban},
+            actor=alice,
+        )
+        outbox_relay()  # the scheduler's work; the test's task backend runs the delivery at once
+        receiver.wait_for(1)
+
+        page.goto(f"/developers/{application.pk}/")
+        page.get_by_role("link", name="Recent callbacks and their answers").click()
+        row = page.get_by_role("row").filter(has_text="payment.created")
+        expect(row).to_contain_text("HTTP 503")
+        expect(row).to_contain_text("Pending")
+        check_page(page, "developer-deliveries")
+
+        receiver.behaviour = Behaviour(status=204)
+        row.get_by_role("button", name="Send again").click()
+        arrived = receiver.wait_for(2)
+    expect(page.get_by_role("row").filter(has_text="payment.created")).to_contain_text("Delivered")
+    assert arrived[0].headers["webhook-id"] == arrived[1].headers["webhook-id"]
+    page.goto("/")
+    expect(page.get_by_role("region", name="Recent security events")).to_contain_text("Budget Buddy")
+    check_page(page, "home-security-events")

@@ -9,12 +9,12 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
-from bank.management.commands.run_scheduler import job_claim, jobs_enqueue_due
 from bank.models import AuditEvent, DraftPayment, DraftStatus, Event, IdempotencyKey, MonetaryAccount
 from bank.services.drafts import draft_payment_create
 from bank.tasks import drafts_expire, idempotency_keys_prune, ledger_check
 from bank.vocabulary import AuditAction
 from connections import scopes
+from connections.management.commands.run_scheduler import job_claim, jobs_enqueue_due
 from connections.models import Connection, RevokedBy
 from connections.services.connections import connection_grant, connection_revoke
 from connections.services.vetting import application_suspend
@@ -139,7 +139,7 @@ def test_drafts_past_their_lifetime_expire_with_their_event(alice, main):
     draft.refresh_from_db()
     assert draft.status == DraftStatus.EXPIRED
     event = Event.objects.get(type="draft_payment.updated")
-    assert event.data["status"] == "EXPIRED" and event.data["id"] == draft.pk
+    assert event.data is not None and event.data["status"] == "EXPIRED" and event.data["id"] == draft.pk
 
 
 def test_old_idempotency_keys_are_purged(alice, main):

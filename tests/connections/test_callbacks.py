@@ -4,14 +4,17 @@ with retries, the SSRF guard, what a revoked connection still hears, and the dev
 import ipaddress
 import json
 import socket
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import connection as db_connection
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 from standardwebhooks.webhooks import Webhook
 
 from bank.models import AuditEvent, Event, Payment
@@ -21,11 +24,18 @@ from bench.receiver import Behaviour, receiving
 from connections.models import Application, Delivery, DeliveryStatus, NotificationFilter
 from connections.services.callbacks import signing_secret_set
 from connections.services.connections import connection_revoke
-from connections.tasks import callbacks_sweep
+from connections.tasks import callbacks_sweep, outbox_relay
 from connections.webhooks import address_allowed, unseal
 from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
+
+
+def relay() -> None:
+    """What the scheduler does several times a second: hand committed events to the workers (here the
+    tasks run at once, in this process)."""
+    outbox_relay()
+
 
 SECRET = "whsec_" + "dGVzdC1zaWduaW5nLXNlY3JldC0wMTIzNDU2Nzg5MDEyMw=="
 
@@ -37,6 +47,7 @@ def shop(alice, connect):
     savings = make_account(alice, type="SAVINGS", description="Savings")
     app = connect(alice, accounts=[main, savings])
     signing_secret_set(application=app.connection.application, secret=SECRET)
+    relay()  # the opening deposit's events, before anyone listens
     return app, main, savings
 
 
@@ -75,6 +86,33 @@ def test_an_app_manages_its_filters(shop):
     assert app.client.delete(f"/api/v1/notification-filters/{created['id']}/").status_code == 204
     assert not NotificationFilter.objects.exists()
     assert AuditEvent.objects.filter(action=AuditAction.NOTIFICATION_FILTER_DELETED).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_same_filter_asked_for_at_once_is_made_once(alice, connect):
+    app = connect(alice, accounts=[make_account(alice)])
+    statuses: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def ask() -> None:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {app.token}")
+        try:
+            barrier.wait()
+            body = {"category": "PAYMENT", "notification_target": "https://hooks.example/bank"}
+            statuses.append(client.post("/api/v1/notification-filters/", body, format="json").status_code)
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=ask) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(statuses) == [201, 400, 400, 400]
+    assert NotificationFilter.objects.count() == 1
 
 
 def test_a_category_needs_its_scope(alice, connect):
@@ -154,6 +192,7 @@ def test_a_committed_payment_is_called_back_signed_with_the_api_object(shop, ali
         subscribe(app, receiver.url + "/hook")
         with django_capture_on_commit_callbacks(execute=True):
             payment = pay(alice, main, savings, "2.50")
+            relay()
 
         arrived = receiver.wait_for(2)  # both legs: the debit on main, the credit on savings
 
@@ -177,6 +216,7 @@ def test_a_rolled_back_payment_has_no_event_and_no_callback(shop, alice, django_
         with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
             pay(alice, main, savings)
             raise RuntimeError("the request failed after the payment")
+        relay()
         assert receiver.wait_for(1, timeout=1) == []
     assert Event.objects.count() == events
 
@@ -193,6 +233,7 @@ def test_an_unshared_account_or_another_category_hears_nothing(
         subscribe(app, receiver.url + "/cards", category="CARD")
         with django_capture_on_commit_callbacks(execute=True):
             pay(alice, elsewhere, main)
+            relay()
 
         assert receiver.wait_for(1, timeout=1) == []
 
@@ -204,6 +245,7 @@ def test_a_failed_callback_is_retried_with_the_same_webhook_id(shop, alice, djan
         receiver.behaviour = Behaviour(status=500)
         with django_capture_on_commit_callbacks(execute=True):
             pay(alice, main, savings)
+            relay()
         first = receiver.wait_for(2)
         pending = list(Delivery.objects.order_by("id"))
         assert {d.status for d in pending} == {DeliveryStatus.PENDING} and {d.attempts for d in pending} == {1}
@@ -227,6 +269,7 @@ def test_a_receiver_that_is_down_gets_it_when_it_is_back(shop, alice, django_cap
     subscribe(app, target)  # the receiver is gone now: nothing listens on its port
     with django_capture_on_commit_callbacks(execute=True):
         pay(alice, main, savings)
+        relay()
     assert set(Delivery.objects.values_list("last_error", flat=True)) == {"Could not connect: ConnectError."}
 
     with receiving(port) as back:
@@ -243,6 +286,7 @@ def test_a_redirect_is_not_followed(shop, alice, django_capture_on_commit_callba
         subscribe(app, receiver.url + "/hook")
         with django_capture_on_commit_callbacks(execute=True):
             pay(alice, main, savings)
+            relay()
         assert len(receiver.wait_for(2)) == 2
         assert elsewhere.wait_for(1, timeout=1) == []
     assert set(Delivery.objects.values_list("last_status_code", flat=True)) == {302}
@@ -257,6 +301,7 @@ def test_a_slow_receiver_times_out_and_is_retried(shop, alice, settings, django_
         subscribe(app, receiver.url + "/hook")
         with django_capture_on_commit_callbacks(execute=True):
             pay(alice, main, savings)
+            relay()
     assert set(Delivery.objects.values_list("last_error", flat=True)) == {"No answer within 0.3 s."}
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.PENDING}
 
@@ -276,6 +321,7 @@ def test_a_host_that_resolves_to_a_private_address_is_never_called(
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
     with django_capture_on_commit_callbacks(execute=True):
         pay(alice, main, savings)
+        relay()
 
     assert resolved == ["hooks.example", "hooks.example"]
     errors = set(Delivery.objects.values_list("last_error", flat=True))
@@ -289,6 +335,7 @@ def test_a_delivery_whose_worker_died_is_sent_again_with_the_same_id(shop, alice
         receiver.behaviour = Behaviour(status=500)
         with django_capture_on_commit_callbacks(execute=True):
             pay(alice, main, savings)
+            relay()
         receiver.wait_for(2)
         # A worker leased both for their next attempt and died: nothing recorded, the lease runs on.
         Delivery.objects.update(next_attempt_at=timezone.now(), leased_until=timezone.now() + timedelta(minutes=1))
@@ -311,6 +358,7 @@ def test_after_a_day_of_retries_a_delivery_fails(shop, alice, settings, django_c
         subscribe(app, receiver.url + "/hook")
         with django_capture_on_commit_callbacks(execute=True):
             pay(alice, main, savings)
+            relay()
         for _ in range(2):
             Delivery.objects.update(next_attempt_at=timezone.now())
             callbacks_sweep.call()
@@ -329,6 +377,7 @@ def test_a_target_failing_for_three_days_is_disabled_and_its_developer_told(
         NotificationFilter.objects.update(failing_since=timezone.now() - timedelta(days=3, seconds=1))
         with django_capture_on_commit_callbacks(execute=True):
             pay(alice, main, savings)
+            relay()
 
     notification_filter = NotificationFilter.objects.get()
     assert notification_filter.disabled_at is not None
@@ -345,8 +394,10 @@ def test_a_revoked_connection_hears_its_revocation_and_nothing_more(shop, alice,
         subscribe(app, receiver.url + "/payments")
         with django_capture_on_commit_callbacks(execute=True):
             connection_revoke(connection=app.connection, by="customer", actor=alice)
+            relay()
         with django_capture_on_commit_callbacks(execute=True):
             pay(alice, main, savings)
+            relay()
         arrived = receiver.wait_for(2, timeout=1)
 
     assert [json.loads(call.body)["type"] for call in arrived] == ["connection.revoked"]
@@ -390,12 +441,14 @@ def test_a_developer_sees_the_deliveries_and_sends_one_again(shop, alice, bob, d
         subscribe(app, receiver.url + "/hook")
         with django_capture_on_commit_callbacks(execute=True):
             pay(alice, main, savings)
+            relay()
         page = client.get(f"/developers/{application.pk}/deliveries/").content.decode()
         assert "payment.created" in page and receiver.url in page and "HTTP 500" in page
         delivery = Delivery.objects.first()
         receiver.behaviour = Behaviour(status=204)
         with django_capture_on_commit_callbacks(execute=True):
             answer = client.post(f"/developers/{application.pk}/deliveries/{delivery.pk}/resend/")
+            relay()
         assert answer.status_code == 303
         arrived = receiver.wait_for(3)
 
@@ -413,5 +466,5 @@ def test_every_payment_has_exactly_one_event(shop, alice):
     for _ in range(3):
         pay(alice, main, savings)
     payments = set(Payment.objects.filter(monetary_account__in=[main, savings]).values_list("pk", flat=True))
-    events = [e.data["id"] for e in Event.objects.filter(type="payment.created")]
+    events = [e.subject_id for e in Event.objects.filter(type="payment.created")]
     assert sorted(events) == sorted(payments)

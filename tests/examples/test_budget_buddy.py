@@ -20,6 +20,7 @@ from connections import scopes
 from connections.models import AccessToken, Connection, Delivery, NotificationFilter, RefreshToken
 from connections.services.callbacks import signing_secret_set
 from connections.services.connections import connection_revoke
+from connections.tasks import outbox_relay
 from connections.webhooks import signature_headers
 from tests.connections.oauth_helpers import make_application
 from tests.factories import PASSWORD, make_account
@@ -61,6 +62,7 @@ def consent(browser: httpx.Client, authorize_url: str, *, allow: bool) -> str:
 def servers(alice):
     make_account(alice, balance="2500.00", description="Main")
     make_account(alice, type=AccountType.SAVINGS, description="Savings")
+    outbox_relay()  # the opening deposit's events, before anyone listens
     bank_port, app_port = free_port(), free_port()
     bank_url, app_url = f"http://127.0.0.1:{bank_port}", f"http://127.0.0.1:{app_port}"
     budget_buddy = make_application(
@@ -143,6 +145,7 @@ def test_connect_see_accounts_refresh_and_survive_a_revocation(alice, servers):
             counterparty={"type": "IBAN", "value": savings.iban},
             actor=alice,
         )
+        outbox_relay()  # the scheduler's relay; the tasks run at once under the test settings
         assert Delivery.objects.filter(status="DELIVERED").count() == 2  # both legs, delivered after commit
         assert "€-12.34: Coffee beans" in browser.get(app_url).text
 

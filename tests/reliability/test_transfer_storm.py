@@ -39,5 +39,5 @@ def test_a_storm_of_transfers_through_two_servers_loses_no_money():
     assert outcome.statuses[201] > TRANSFERS // 2
     # The outbox: exactly one payment.created event per payment booked, none lost, none twice.
     booked = list(Payment.objects.values_list("pk", flat=True))
-    announced = [event.data["id"] for event in Event.objects.filter(type="payment.created")]
+    announced = [event.subject_id for event in Event.objects.filter(type="payment.created")]
     assert len(announced) == len(booked) and set(announced) == set(booked)

@@ -1,8 +1,10 @@
-"""Enqueue the periodic jobs (settings.PERIODIC_JOBS) when they are due; the workers run them.
+"""The scheduler: relays committed events to the workers several times a second (the outbox's relay,
+connections.tasks.outbox_relay), and enqueues the periodic jobs (settings.PERIODIC_JOBS) when due.
 
-Run one or several (they agree through the database: each run of a job is claimed by one scheduler
-with a conditional update, so none is enqueued twice). `make run` starts one beside the web server
-and a worker; in production run it as its own process (docs/deploy.md)."""
+Run one or several: each run of a job is claimed by one scheduler with a conditional update in the
+database, so none is enqueued twice; an event relayed by two schedulers is prepared once all the
+same. `make run` starts one beside the web server and a worker; in production run it as its own
+process (docs/deploy.md)."""
 
 import logging
 import time
@@ -16,6 +18,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from bank.models import PeriodicJob
+from connections.tasks import outbox_relay
 
 logger = logging.getLogger(__name__)
 
@@ -44,15 +47,20 @@ def jobs_enqueue_due() -> list[str]:
 
 
 class Command(BaseCommand):
-    help = "Enqueue the periodic jobs when they are due (run beside the workers)."
+    help = "Relay committed events to the workers and enqueue the periodic jobs when due."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--once", action="store_true", help="Enqueue what is due now, then exit.")
-        parser.add_argument("--interval", type=float, default=1.0, help="Seconds between checks (default 1).")
+        parser.add_argument("--once", action="store_true", help="Relay and enqueue what is due now, then exit.")
+        parser.add_argument(
+            "--interval", type=float, default=0.2, help="Seconds between relays and checks (default 0.2)."
+        )
 
     def handle(self, *args: object, **options: object) -> None:
         while True:
             close_old_connections()
+            relayed = outbox_relay()
+            if relayed:
+                logger.debug("Relayed %d event(s)", relayed)
             for path in jobs_enqueue_due():
                 logger.info("Enqueued %s", path)
             if options["once"]:
