@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo
-	@echo "Demo Bank on http://127.0.0.1:8000  (customers alice / bob, staff admin; password demo-pass-123)"
+	@echo "Demo Bank on http://127.0.0.1:8000, and on http://localhost:8000 for passkeys (customers alice / bob, staff admin; password demo-pass-123)"
 	@echo "with a worker and the scheduler of periodic jobs (Procfile; emails print here)"
 	$(BIN)/honcho start -f Procfile
 

@@ -45,6 +45,7 @@ from .models import (
     RequestResponse,
 )
 from .money import format_amount
+from .selectors import passkeys_of
 from .services.cards import card_update
 from .services.customers import customer_update
 from .services.drafts import draft_payment_cancel
@@ -114,6 +115,7 @@ class CustomerAdmin(admin.ModelAdmin):
         "accounts_table",
         "connections_table",
         "cards_table",
+        "passkeys_table",
         "payments_table",
         "events_table",
     ]
@@ -123,6 +125,7 @@ class CustomerAdmin(admin.ModelAdmin):
         ("Accounts", {"fields": ["accounts_table"]}),
         ("App connections", {"fields": ["connections_table"]}),
         ("Cards", {"fields": ["cards_table"]}),
+        ("Passkeys", {"fields": ["passkeys_table"]}),
         ("Recent payments", {"fields": ["payments_table"]}),
         ("Recent audit events", {"fields": ["events_table"]}),
     ]
@@ -211,6 +214,17 @@ class CustomerAdmin(admin.ModelAdmin):
                     money(card.daily_limit, card.currency),
                 ]
                 for card in rows
+            ],
+        )
+
+    @admin.display(description="Passkeys")
+    def passkeys_table(self, customer: Customer) -> SafeString:
+        """Names and dates only; a customer removes their own passkeys (with their password)."""
+        return table(
+            ["Name", "Added", "Last used"],
+            [
+                [passkey.name, stamp(passkey.created), stamp(passkey.last_used_at) if passkey.last_used_at else "Never"]
+                for passkey in passkeys_of(customer=customer)
             ],
         )
 

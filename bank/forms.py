@@ -28,7 +28,7 @@ class PayForm(forms.Form):
             "invalid_choice": "Choose one of your accounts to pay from.",
         },
     )
-    password = forms.CharField(strip=False)
+    password = forms.CharField(strip=False, required=False)  # a customer with a passkey uses it instead
 
     def __init__(self, data: QueryDict | None = None, *, customer: User) -> None:
         super().__init__(data)

@@ -423,3 +423,41 @@ class PeriodicJob(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Passkey(models.Model):
+    """A customer's passkey (a WebAuthn credential): the second factor for money, and a way to log in.
+    Only the public key is kept; the private key never leaves the customer's authenticator."""
+
+    customer = models.ForeignKey(User, on_delete=models.CASCADE, related_name="passkeys")
+    name = models.CharField(max_length=60)
+    credential_id = models.BinaryField(unique=True, max_length=1023)
+    public_key = models.BinaryField(help_text="COSE public key, as the authenticator gave it.")
+    sign_count = models.PositiveBigIntegerField(default=0)
+    transports = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.customer})"
+
+
+class PasskeyChallenge(models.Model):
+    """One WebAuthn challenge, issued for one operation of one customer in one session, single use and
+    short-lived. For an approval it carries the digest of exactly what the page showed; the challenge
+    the authenticator signs ends with that digest (dynamic linking)."""
+
+    nonce = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the challenge's random part.")
+    operation = models.CharField(max_length=120, help_text="What it may be used for, e.g. draft_payment:17.")
+    digest = models.CharField(max_length=64, help_text="SHA-256 of what the page showed, hex.")
+    customer = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    session = models.CharField(max_length=64, help_text="SHA-256 of the session key it was issued in.")
+    created = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.operation} ({self.created:%Y-%m-%d %H:%M:%S})"

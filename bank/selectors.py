@@ -31,6 +31,7 @@ from .models import (
     DraftPayment,
     DraftStatus,
     MonetaryAccount,
+    Passkey,
     Payment,
     RequestInquiry,
     RequestResponse,
@@ -183,12 +184,13 @@ class Waiting:
         return self.drafts + self.requests + self.invitations
 
 
+def drafts_of(*, customer: User) -> QuerySet[DraftPayment]:
+    """Every draft payment on the customer's accounts, whatever its status."""
+    return DraftPayment.objects.filter(monetary_account__in=account_ids_of(customer=customer))
+
+
 def pending_drafts(*, customer: User) -> QuerySet[DraftPayment]:
-    return DraftPayment.objects.filter(
-        monetary_account__in=account_ids_of(customer=customer),
-        status=DraftStatus.PENDING,
-        expires_at__gt=timezone.now(),
-    )
+    return drafts_of(customer=customer).filter(status=DraftStatus.PENDING, expires_at__gt=timezone.now())
 
 
 def pending_responses(*, customer: User) -> QuerySet[RequestResponse]:
@@ -321,6 +323,9 @@ def sent_requests(*, customer: User, limit: int = 50) -> QuerySet[RequestInquiry
 SECURITY_ACTIONS = (
     AuditAction.PASSWORD_CHANGED,
     AuditAction.PASSWORD_GUESSES_LOCKED,
+    AuditAction.PASSKEY_ADDED,
+    AuditAction.PASSKEY_REMOVED,
+    AuditAction.PASSKEY_REFUSED,
     AuditAction.CONNECTION_GRANTED,
     AuditAction.CONNECTION_REVOKED,
     AuditAction.CONNECTION_EXPIRED,
@@ -334,3 +339,7 @@ def security_events_of(*, customer: User, limit: int = 5) -> QuerySet[AuditEvent
         .select_related("application")
         .order_by("-id")[:limit]
     )
+
+
+def passkeys_of(*, customer: User) -> QuerySet[Passkey]:
+    return Passkey.objects.filter(customer=customer).order_by("created")

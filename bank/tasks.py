@@ -10,6 +10,7 @@ from bank.core.audit import audit_record
 from bank.services.drafts import draft_payments_expire_due
 from bank.services.idempotency import idempotency_keys_purge
 from bank.services.ledger import ledger_problems
+from bank.services.passkeys import challenges_prune
 from bank.vocabulary import ActorType, AuditAction
 
 logger = logging.getLogger(__name__)
@@ -19,6 +20,12 @@ logger = logging.getLogger(__name__)
 def drafts_expire() -> int:
     """Periodic: drafts nobody answered within their lifetime become expired (each with its callback)."""
     return draft_payments_expire_due()
+
+
+@task()
+def passkey_challenges_prune() -> int:
+    """Periodic: forget passkey challenges that can no longer be used."""
+    return challenges_prune()
 
 
 @task()

@@ -26,6 +26,11 @@ class AuditAction(models.TextChoices):
     STEP_UP_FAILED = "auth.step_up_failed", "Gave a wrong password to confirm"
     PASSWORD_GUESSES_LOCKED = "auth.password_guesses_locked", "Ran out of password guesses"
     PASSWORD_CHANGED = "auth.password_changed", "Changed the password"
+    PASSKEY_ADDED = "auth.passkey_added", "Added a passkey"
+    PASSKEY_RENAMED = "auth.passkey_renamed", "Renamed a passkey"
+    PASSKEY_REMOVED = "auth.passkey_removed", "Removed a passkey"
+    PASSKEY_USED = "auth.passkey_used", "Confirmed with a passkey"
+    PASSKEY_REFUSED = "auth.passkey_refused", "A passkey confirmation was refused"
     # Accounts and money
     ACCOUNT_OPENED = "account.opened", "Opened an account"
     ACCOUNT_DEPOSIT = "account.deposit", "Recorded a deposit"

@@ -68,6 +68,8 @@ class ErrorCode(StrEnum):
     # Step-up (confirming a payment with the password)
     STEP_UP_FAILED = "step_up_failed"
     STEP_UP_LOCKED = "step_up_locked"
+    PASSKEY_REQUIRED = "passkey_required"
+    PASSKEY_REFUSED = "passkey_refused"
     # Connections and applications
     INVALID_SCOPE = "invalid_scope"
     INVALID_ACCOUNTS = "invalid_accounts"

@@ -25,6 +25,13 @@ def signed_in_user(request: HttpRequest) -> User:
     return user
 
 
+def session_key_of(request: HttpRequest) -> str:
+    """The session's key, creating the session if there is none yet (the login page)."""
+    if request.session.session_key is None:
+        request.session.save()
+    return str(request.session.session_key)
+
+
 def client_address(request: HttpRequest) -> str:
     """The address of the client, as the proxies the bank trusts saw it.
 

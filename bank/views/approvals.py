@@ -1,19 +1,20 @@
 """The customer's own acts on money that apps and other customers asked for: approving or rejecting
 draft payments (/draft-payments/) and paying or rejecting payment requests (/payment-requests/).
-Paying needs the customer's password again (strong customer authentication, see
-bank.services.security)."""
+Paying needs a second factor (strong customer authentication): the customer's passkey, bound to
+exactly what is paid (bank.services.passkeys), or, for a customer without one, the password again
+(bank.services.security)."""
 
 from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from bank.core.errors import DomainError, NotFound
-from bank.core.http import AuthenticatedHttpRequest, see_other
+from bank.core.http import AuthenticatedHttpRequest, see_other, session_key_of
 from bank.forms import PayForm, RejectForm, form_errors
 from bank.selectors import (
     active_accounts_of,
@@ -24,8 +25,17 @@ from bank.selectors import (
     waiting_requests,
 )
 from bank.services.drafts import draft_payment_accept, draft_payment_reject
+from bank.services.passkeys import (
+    CREDENTIAL_FIELD,
+    Approval,
+    draft_approval,
+    has_passkey,
+    request_approval,
+    second_factor_confirm,
+)
 from bank.services.payment_requests import request_response_accept, request_response_reject
-from bank.services.security import password_confirm
+
+from .passkeys import approval_options, wants_options
 
 
 def _answer(request: AuthenticatedHttpRequest, act: Callable[[], str], *, back_to: str) -> HttpResponse:
@@ -42,6 +52,16 @@ def _answer(request: AuthenticatedHttpRequest, act: Callable[[], str], *, back_t
     return see_other(back_to)
 
 
+def _second_factor(request: AuthenticatedHttpRequest, approval: Approval, *, password: str) -> None:
+    second_factor_confirm(
+        customer=request.user,
+        session_key=session_key_of(request),
+        approval=approval,
+        credential=request.POST.get(CREDENTIAL_FIELD, ""),
+        password=password,
+    )
+
+
 @login_required
 @never_cache
 def draft_payments(request: AuthenticatedHttpRequest) -> HttpResponse:
@@ -49,19 +69,25 @@ def draft_payments(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(
         request,
         "bank/draft_payments.html",
-        {"pending": drafts_for_approval(customer=customer), "answered": answered_drafts(customer=customer)},
+        {
+            "pending": drafts_for_approval(customer=customer),
+            "answered": answered_drafts(customer=customer),
+            "has_passkey": has_passkey(customer=customer),
+        },
     )
 
 
 @login_required
 @require_POST
 def draft_payment_approve(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    def approval() -> Approval:  # what the customer approves, read again from the database
+        return draft_approval(customer=request.user, draft_id=pk)
+
+    if wants_options(request):
+        return approval_options(request, approval)
+
     def approve() -> str:
-        password_confirm(
-            customer=request.user,
-            password=request.POST.get("password", ""),
-            purpose=f"draft_payment:{pk}",
-        )
+        _second_factor(request, approval(), password=request.POST.get("password", ""))
         draft = draft_payment_accept(draft_id=pk, customer=request.user)
         return f"Approved and paid: draft {draft.pk} from {draft.monetary_account.description}."
 
@@ -95,6 +121,7 @@ def payment_requests(request: AuthenticatedHttpRequest) -> HttpResponse:
             "answered": answered_requests(customer=customer),
             "sent": sent_requests(customer=customer),
             "accounts": active_accounts_of(customer=customer),
+            "has_passkey": has_passkey(customer=customer),
         },
     )
 
@@ -104,16 +131,20 @@ def payment_requests(request: AuthenticatedHttpRequest) -> HttpResponse:
 def payment_request_pay(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = PayForm(request.POST, customer=request.user)
     if not form.is_valid():
+        if wants_options(request):
+            return JsonResponse({"code": "invalid", "detail": form_errors(form)}, status=400)
         messages.error(request, form_errors(form))
         return see_other("payment-requests")
     source = form.cleaned_data["account"]
 
+    def approval() -> Approval:
+        return request_approval(customer=request.user, response_id=pk, source=source)
+
+    if wants_options(request):
+        return approval_options(request, approval)
+
     def pay() -> str:
-        password_confirm(
-            customer=request.user,
-            password=form.cleaned_data["password"],
-            purpose=f"request:{pk}",
-        )
+        _second_factor(request, approval(), password=form.cleaned_data["password"])
         response = request_response_accept(response_id=pk, customer=request.user, source=source)
         return f"Paid €{response.inquiry.amount} from {source.description}."
 

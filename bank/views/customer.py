@@ -10,7 +10,7 @@ from django.views.decorators.http import require_POST
 
 from bank.core.errors import DomainError, NotFound
 from bank.core.http import AuthenticatedHttpRequest, see_other
-from bank.selectors import accounts_of, pending_invitations, recent_payments, security_events_of
+from bank.selectors import accounts_of, passkeys_of, pending_invitations, recent_payments, security_events_of
 from bank.services.accounts import co_owner_answer
 from connections.selectors import active_connections_of
 
@@ -63,6 +63,12 @@ def profile_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
 @login_required
 @never_cache
 def security(request: AuthenticatedHttpRequest) -> HttpResponse:
+    customer = request.user
     return render(
-        request, "bank/security.html", {"connected_apps": active_connections_of(customer=request.user).count()}
+        request,
+        "bank/security.html",
+        {
+            "connected_apps": active_connections_of(customer=customer).count(),
+            "passkey_count": passkeys_of(customer=customer).count(),
+        },
     )

@@ -215,6 +215,7 @@ PERIODIC_JOBS = {
     "bank.tasks.drafts_expire": timedelta(minutes=1),
     "connections.tasks.connections_tidy": timedelta(minutes=5),
     "bank.tasks.idempotency_keys_prune": timedelta(hours=1),
+    "bank.tasks.passkey_challenges_prune": timedelta(hours=1),
     "bank.tasks.ledger_check": timedelta(days=1),
     "bank.tasks.task_results_prune": timedelta(days=1),
 }
@@ -246,6 +247,12 @@ BEARER_APPS_MAY_MOVE_MONEY = env_bool("BEARER_APPS_MAY_MOVE_MONEY", False)
 OAUTH_TOKEN_RATE_PER_ADDRESS = os.environ.get("OAUTH_TOKEN_RATE_PER_ADDRESS", "1200/min")
 OAUTH_TOKEN_RATE_PER_CLIENT = os.environ.get("OAUTH_TOKEN_RATE_PER_CLIENT", "600/min")
 OAUTH2_ISSUER = os.environ.get("OAUTH2_ISSUER", "http://127.0.0.1:8000")
+
+# Passkeys (WebAuthn): the relying-party id is a host name, never an IP address, so locally the bank
+# is opened as http://localhost:8000 for passkeys; production uses the public host of OAUTH2_ISSUER.
+PASSKEY_RP_ID = os.environ.get("PASSKEY_RP_ID", "localhost")
+PASSKEY_RP_NAME = os.environ.get("PASSKEY_RP_NAME", "Demo Bank")
+PASSKEY_ORIGINS = env_list("PASSKEY_ORIGINS", "http://localhost:8000")
 
 OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "connections.scopes.ApplicationScopes",

@@ -1,6 +1,7 @@
 """Production: refuses to start without its secrets; HTTPS everywhere; no demo data."""
 
 import os
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -20,6 +21,11 @@ if not REDIS_URL:
         "REDIS_URL must be set: guess limits, login lockouts, rate limits and replay checks must be shared "
         "by every process of the bank."
     )
+
+# Passkeys belong to the public host: by default the host and origin of OAUTH2_ISSUER.
+_issuer = urlsplit(OAUTH2_ISSUER)
+PASSKEY_RP_ID = os.environ.get("PASSKEY_RP_ID", _issuer.hostname or "")
+PASSKEY_ORIGINS = env_list("PASSKEY_ORIGINS", f"{_issuer.scheme}://{_issuer.netloc}")
 
 BANK_DEMO_DATA_ALLOWED = False
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

@@ -10,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import json
+from typing import cast
 from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from django import forms
@@ -35,11 +36,14 @@ from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749 import errors
 
 from bank.core.audit import audit_record
-from bank.core.errors import ErrorCode, ValidationFailed
-from bank.core.http import AuthenticatedHttpRequest, client_address
+from bank.core.errors import DomainError, ErrorCode, ValidationFailed
+from bank.core.http import AuthenticatedHttpRequest, client_address, session_key_of
 from bank.core.limits import Limit
 from bank.models import MonetaryAccount
 from bank.selectors import active_accounts_of
+from bank.services.passkeys import CREDENTIAL_FIELD as PASSKEY_CREDENTIAL
+from bank.services.passkeys import STEP_FIELD as PASSKEY_STEP
+from bank.services.passkeys import Approval, challenge_answer, has_passkey, second_factor_confirm
 from bank.vocabulary import ActorType, AuditAction
 from connections import scopes as scope_table
 from connections.forms import ConsentForm
@@ -87,6 +91,15 @@ def pushed_request_take_checked(query: QueryDict) -> dict[str, str]:
             f"These parameters differ from the pushed request: {', '.join(conflicting)}.", code=ErrorCode.INVALID
         )
     return pushed
+
+
+def consent_approval(application: Application, scopes: list[str], account_ids: list[int]) -> Approval:
+    """What Allow grants, as a passkey approval: this app, these scopes, these accounts."""
+    return Approval(
+        operation=f"consent:{application.client_id}",
+        shown={"scopes": sorted(scopes), "accounts": sorted(account_ids)},
+        summary=f"allow {application.name} {', '.join(scopes)} on {len(account_ids)} of your accounts",
+    )
 
 
 @method_decorator(never_cache, name="dispatch")
@@ -164,9 +177,12 @@ class BankAuthorizationView(AuthorizationView):
 
     def get_context_data(self, **kwargs: object) -> dict[str, object]:
         context: dict[str, object] = super().get_context_data(**kwargs)
-        context["scope_rows"] = scope_table.describe(self.oauth2_data.get("scopes", []))
+        rows = scope_table.describe(cast(list[str], self.oauth2_data.get("scopes", [])))
+        context["scope_rows"] = rows
+        context["asks_money"] = any(row.money_moving for row in rows)
         context["accounts"] = self._accounts()
         context["redirect_host"] = urlsplit(str(self.oauth2_data.get("redirect_uri", ""))).netloc
+        context["has_passkey"] = has_passkey(customer=self.request.user)
         return context
 
     def redirect(self, redirect_to: str, application: Application | None) -> HttpResponse:
@@ -207,6 +223,9 @@ class BankAuthorizationView(AuthorizationView):
         if application is None:
             return self.form_invalid(form)
         credentials: Credentials = {key: requested[key] for key in CREDENTIAL_FIELDS if key in requested}
+        asks_options = self.request.POST.get(PASSKEY_STEP) == "options"
+        if asks_options and not data.get("allow"):
+            return JsonResponse({"code": "passkey_not_needed", "detail": "Only Allow needs a passkey."}, status=400)
         if not data.get("allow"):
             audit_record(
                 action=AuditAction.CONSENT_DENIED,
@@ -221,6 +240,29 @@ class BankAuthorizationView(AuthorizationView):
         granted = scope_table.ordered(
             set(data["scope"]) & set(requested["scope"]) & set(application.allowed_scope_list())
         )
+        customer = self.request.user
+        needs_passkey = bool(set(granted) & scope_table.MONEY_MOVING) and has_passkey(customer=customer)
+        approval = consent_approval(application, granted, data["accounts"])
+        if asks_options:
+            if not needs_passkey:
+                return JsonResponse({"code": "passkey_not_needed", "detail": "Press Allow again."}, status=400)
+            answer = challenge_answer(customer=customer, session_key=session_key_of(self.request), approval=approval)
+            return HttpResponse(answer, content_type="application/json", headers={"Cache-Control": "no-store"})
+        if needs_passkey:
+            # Two factors before an app may move money: the passkey, bound to this app, these scopes
+            # and these accounts.
+            try:
+                second_factor_confirm(
+                    customer=customer,
+                    session_key=session_key_of(self.request),
+                    approval=approval,
+                    credential=self.request.POST.get(PASSKEY_CREDENTIAL, ""),
+                    password="",
+                )
+            except DomainError as exc:
+                return self._consent_again(
+                    form, application, requested["scope"], requested.get("redirect_uri", ""), exc.message
+                )
         try:
             with transaction.atomic():
                 connection = connection_grant(
@@ -229,13 +271,17 @@ class BankAuthorizationView(AuthorizationView):
                 credentials["connection"] = connection
                 return self._authorize(application, credentials, scopes=granted, allow=True)
         except ValidationFailed as exc:
-            form.add_error(None, exc.message)
-            self.oauth2_data = {
-                "scopes": requested["scope"],
-                "application": application,
-                "redirect_uri": requested.get("redirect_uri", ""),
-            }
-            return self.render_to_response(self.get_context_data(form=form, application=application), status=400)
+            return self._consent_again(
+                form, application, requested["scope"], requested.get("redirect_uri", ""), exc.message
+            )
+
+    def _consent_again(
+        self, form: forms.Form, application: Application, scopes: list[str], redirect_uri: str, message: str
+    ) -> HttpResponse:
+        """The consent screen again, as it was, with why nothing was granted."""
+        form.add_error(None, message)
+        self.oauth2_data = {"scopes": scopes, "application": application, "redirect_uri": redirect_uri}
+        return self.render_to_response(self.get_context_data(form=form, application=application), status=400)
 
     def _authorize(
         self, application: Application, credentials: Credentials, *, scopes: list[str], allow: bool

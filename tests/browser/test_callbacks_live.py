@@ -134,7 +134,7 @@ def test_every_committed_change_is_called_back_signed_and_in_time(connected, ali
         page.goto("/accounts/login/")
         page.get_by_label("Username").fill("alice")
         page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("button", name="Log in", exact=True).click()
         page.goto("/draft-payments/")
         page.get_by_label("Your password, to approve").fill(PASSWORD)
         page.get_by_role("button", name="Approve and pay").click()

@@ -63,7 +63,7 @@ def consent_in_the_browser(browser: Browser, authorize_url: str) -> str:
     page.goto(authorize_url)
     page.get_by_label("Username").fill("alice")
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     page.get_by_role("button", name="Allow").click()
     page.wait_for_url("https://budget.example/**")
     context.close()

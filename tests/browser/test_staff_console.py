@@ -26,7 +26,7 @@ def staff_log_in(page: Page, username: str) -> None:
     page.goto("/admin/login/?next=/admin/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("button", name="Log in", exact=True).click()
     expect(page.get_by_role("heading", name="What do you need to do?")).to_be_visible()
 
 

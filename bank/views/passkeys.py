@@ -1,0 +1,157 @@
+"""Passkeys in the bank's pages: Profile → Settings → Security → Passkeys, logging in with one, and the
+answers the approval forms give static/passkeys.js (`approval_options`).
+
+A form that needs a passkey carries `data-passkey`. On submit the script posts the same form with
+`passkey_step=options` and gets the WebAuthn options (bound to exactly what the form approves) and a
+sentence saying what the passkey approves; it asks the authenticator, puts the answer in
+`passkey_credential` and submits the form for real (bank.services.passkeys checks it)."""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from bank.core.errors import DomainError, NotFound
+from bank.core.http import AuthenticatedHttpRequest, client_address, see_other, session_key_of
+from bank.core.limits import Limit
+from bank.selectors import passkeys_of
+from bank.services.passkeys import (
+    CREDENTIAL_FIELD,
+    LOGIN,
+    STEP_FIELD,
+    Approval,
+    PasskeyRefused,
+    challenge_answer,
+    has_passkey,
+    passkey_add,
+    passkey_remove,
+    passkey_rename,
+    passkey_verify,
+    registration_options,
+)
+from bank.services.security import login_failure_count, login_failures_per_address
+
+
+def wants_options(request: HttpRequest) -> bool:
+    return request.POST.get(STEP_FIELD) == "options"
+
+
+def json_answer(body: str) -> HttpResponse:
+    return HttpResponse(body, content_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+def approval_options(request: AuthenticatedHttpRequest, approval: Callable[[], Approval]) -> HttpResponse:
+    """The `passkey_step=options` answer of an approval form: the challenge for exactly this approval."""
+    try:
+        body = challenge_answer(customer=request.user, session_key=session_key_of(request), approval=approval())
+    except DomainError as exc:
+        return JsonResponse({"code": exc.code, "detail": exc.message}, status=404 if isinstance(exc, NotFound) else 400)
+    return json_answer(body)
+
+
+# --- Profile → Settings → Security → Passkeys ------------------------------------------------------
+
+
+@login_required
+@never_cache
+def passkeys(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return render(request, "bank/passkeys.html", {"passkeys": passkeys_of(customer=request.user)})
+
+
+@login_required
+@require_POST
+def passkey_add_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if wants_options(request):
+        options = registration_options(customer=request.user, session_key=session_key_of(request))
+        return json_answer(f'{{"publicKey": {options}, "summary": "Your device will create a passkey for Demo Bank."}}')
+    try:
+        passkey = passkey_add(
+            customer=request.user,
+            session_key=session_key_of(request),
+            name=request.POST.get("name", ""),
+            credential=request.POST.get(CREDENTIAL_FIELD, ""),
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Passkey “{passkey.name}” added. Payments now ask for it.")
+    return see_other("passkeys")
+
+
+@login_required
+@require_POST
+def passkey_rename_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    try:
+        passkey = passkey_rename(customer=request.user, passkey_id=pk, name=request.POST.get("name", ""))
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Renamed to “{passkey.name}”.")
+    return see_other("passkeys")
+
+
+@login_required
+@require_POST
+def passkey_remove_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    try:
+        passkey_remove(customer=request.user, passkey_id=pk, password=request.POST.get("password", ""))
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request,
+            "Passkey removed."
+            if has_passkey(customer=request.user)
+            else "Passkey removed. You have none left: payments ask for your password again, and you log in with it.",
+        )
+    return see_other("passkeys")
+
+
+# --- Logging in with a passkey ------------------------------------------------------------------
+
+
+# Anyone may ask for a login challenge (a row each): a few a minute per address is plenty.
+LOGIN_CHALLENGES = Limit(name="passkey-login-challenges", attempts=20, window=timedelta(minutes=1))
+
+
+@require_POST
+def passkey_login(request: HttpRequest) -> HttpResponse:
+    """Log in with a discoverable passkey (the password form stays beside it). A refused passkey
+    counts as a failed login from its address, under the same lockout as the password form."""
+    approval = Approval(LOGIN, summary="log you in to Demo Bank")
+    address = client_address(request)
+    if login_failures_per_address().exceeded(address):
+        messages.error(request, "Too many failed logins from your address. Try again later.")
+        return see_other("login")
+    if wants_options(request):
+        if LOGIN_CHALLENGES.hit(address) > LOGIN_CHALLENGES.attempts:
+            return JsonResponse({"code": "rate_limited", "detail": "Too many attempts; wait a minute."}, status=429)
+        return json_answer(challenge_answer(customer=None, session_key=session_key_of(request), approval=approval))
+    try:
+        passkey = passkey_verify(
+            customer=None,
+            session_key=session_key_of(request),
+            approval=approval,
+            credential=request.POST.get(CREDENTIAL_FIELD, ""),
+        )
+    except PasskeyRefused:
+        login_failure_count(request=request, username="")
+        messages.error(request, "That passkey could not log you in. Try again, or use your password.")
+        return see_other("login")
+    customer = passkey.customer
+    if not customer.is_active or customer.is_staff:
+        # A blocked customer stays out; staff log in with their password (their console records it).
+        messages.error(request, "This passkey cannot log in here. Use your username and password.")
+        return see_other("login")
+    login(request, customer, backend="django.contrib.auth.backends.ModelBackend")
+    return see_other("home")
