@@ -111,7 +111,7 @@ def notification_filter_create(*, connection: Connection, category: str, target:
     same = NotificationFilter.objects.filter(connection=connection, category=category, notification_target=target)
     if same.filter(disabled_at__isnull=True).exists():
         raise duplicate
-    same.delete()  # a disabled one: asking again turns it back on, as a new filter
+    same.filter(disabled_at__isnull=False).delete()  # a disabled one: asking again makes it anew
     try:
         with transaction.atomic():  # two of the same at once: the unique constraint keeps one
             notification_filter = NotificationFilter.objects.create(
