@@ -156,3 +156,26 @@ class ApplicationForm(ClientMetadataForm):
 
     def logo_cleared(self) -> bool:
         return self.cleaned_data.get("logo") is False  # the widget's "Clear" box
+
+
+class ScopeRequestForm(forms.Form):
+    """A developer asks staff for permissions their app may not ask customers for yet."""
+
+    scopes = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple,
+        label="Permissions to ask for",
+        error_messages={"required": "Tick at least one permission."},
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=500,
+        label="Why your app needs them (staff read this)",
+        error_messages={"required": "Say why your app needs them: staff decide with the reason."},
+    )
+
+    def __init__(self, data: QueryDict | None = None, *, application: Application) -> None:
+        super().__init__(data)
+        field = self.fields["scopes"]
+        assert isinstance(field, forms.MultipleChoiceField)
+        allowed = set(application.allowed_scope_list())
+        field.choices = [(s.name, f"{s.name}: {s.sentence}") for s in scope_table.SCOPES if s.name not in allowed]

@@ -28,7 +28,7 @@ from bank.models import (
 from bank.selectors import accounts_of, drafts_with_status
 from bank.vocabulary import AuditAction
 
-from .models import Application, Connection, Delivery, NotificationFilter
+from .models import Application, Connection, Delivery, NotificationFilter, ScopeRequest
 
 # --- What a connected app may see -------------------------------------------------------------
 
@@ -205,3 +205,8 @@ def applications_of(*, developer: User) -> QuerySet[Application]:
 def deliveries_of(*, application: Application, limit: int = 100) -> QuerySet[Delivery]:
     """An app's most recent callbacks, newest first, with their events."""
     return Delivery.objects.filter(application=application).select_related("event").order_by("-created")[:limit]
+
+
+def scope_requests_of(*, application: Application, limit: int = 20) -> QuerySet[ScopeRequest]:
+    """An app's requests for more permissions and what staff decided, newest first."""
+    return ScopeRequest.objects.filter(application=application).order_by("-requested_at")[:limit]

@@ -35,6 +35,8 @@ page_urlpatterns = [
     path("developers/<int:pk>/rotate-secret/", developers.developer_rotate_secret, name="developer-rotate-secret"),
     path("developers/<int:pk>/signing-secret/", developers.developer_signing_secret, name="developer-signing-secret"),
     path("developers/<int:pk>/deliveries/", developers.developer_deliveries, name="developer-deliveries"),
+    path("developers/<int:pk>/calls/", developers.developer_calls, name="developer-calls"),
+    path("developers/<int:pk>/scope-requests/", developers.developer_scope_request, name="developer-scope-request"),
     path(
         "developers/<int:pk>/deliveries/<uuid:delivery_id>/resend/",
         developers.developer_delivery_resend,

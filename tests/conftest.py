@@ -69,12 +69,13 @@ class Connected:
 @pytest.fixture(autouse=True)
 def _fresh_throttles() -> None:
     """Every test starts with empty rate-limit counters and read markers."""
-    from connections import tasks
+    from connections import call_log, tasks
     from connections.services import connections as services
 
     cache.clear()
     services._recent_reads.clear()
     tasks._relayed.clear()
+    call_log._local.clear()
 
 
 @pytest.fixture

@@ -42,7 +42,7 @@ ERRORS = {
     "404": "No such object for this app: another customer's, or under an account not shared with it.",
     "409": "Conflict with the object's state, or the same Idempotency-Key still running.",
     "422": "Insufficient funds, or an Idempotency-Key reused with a different body.",
-    "429": "Rate limit for this connection; see `Retry-After`.",
+    "429": "Rate limit for this connection; see `Retry-After`, `RateLimit` and `RateLimit-Policy`.",
 }
 
 

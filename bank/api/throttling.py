@@ -3,17 +3,49 @@ the default cache, which is Redis, shared by every process, when REDIS_URL is se
 
 DRF's SimpleRateThrottle keeps every request's timestamp in one cache value (read, rewritten and
 re-pickled on each request: 600 of them at 600/min). These count in fixed windows instead: one
-atomic increment per request, whatever the rate; DRF still answers 429 with Retry-After."""
+atomic increment per request, whatever the rate; DRF still answers 429 with Retry-After.
+
+Each response says where the app stands, in the IETF httpapi RateLimit header fields (draft 09):
+`RateLimit-Policy: "connection";q=600;w=60` (the quota and its window in seconds) and
+`RateLimit: "connection";r=599;t=42` (requests left, seconds until the window resets); a write also
+names the `connection_writes` policy. ApiBoundaryMiddleware writes them from what the throttles
+counted."""
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.core.cache import cache
+from django.http import HttpRequest
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
 if TYPE_CHECKING:  # DRF imports this module from its settings, before its views exist
     from rest_framework.views import APIView
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one connection stands against one policy, after this request."""
+
+    policy: str
+    quota: int
+    window: int
+    remaining: int
+    reset: int
+
+
+def standings_of(request: HttpRequest) -> list[Standing]:
+    return list(getattr(request, "rate_limits", []))
+
+
+def rate_limit_headers(standings: list[Standing]) -> dict[str, str]:
+    if not standings:
+        return {}
+    return {
+        "RateLimit-Policy": ", ".join(f'"{s.policy}";q={s.quota};w={s.window}' for s in standings),
+        "RateLimit": ", ".join(f'"{s.policy}";r={s.remaining};t={s.reset}' for s in standings),
+    }
 
 
 class ConnectionRateThrottle(SimpleRateThrottle):
@@ -40,6 +72,9 @@ class ConnectionRateThrottle(SimpleRateThrottle):
             count = cache.incr(counter)
         except ValueError:  # the window's first request
             count = 1 if cache.add(counter, 1, timeout=duration + 1) else cache.incr(counter)
+        standing = Standing(self.scope, allowed, duration, max(0, allowed - count), max(1, round(self.wait_seconds)))
+        django_request = request._request
+        django_request.rate_limits = [*standings_of(django_request), standing]  # type: ignore[attr-defined]
         return count <= allowed
 
     def wait(self) -> float | None:

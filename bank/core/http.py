@@ -126,6 +126,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         return problem_response(
             500,
             ErrorCode.SERVER_ERROR,
-            "Something went wrong on our side. Retrying with the same Idempotency-Key is safe.",
+            "Something went wrong on our side. Retrying with the same Idempotency-Key is safe; if it goes on, "
+            "tell us the response's X-Request-ID.",
         )
     return defaults.server_error(request)

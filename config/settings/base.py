@@ -48,6 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "bank.core.request_ids.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "bank.api.middleware.ApiBoundaryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -220,6 +221,8 @@ PERIODIC_JOBS = {
     "bank.tasks.task_results_prune": timedelta(days=1),
 }
 
+API_CALL_LOG_DAYS = int(os.environ.get("API_CALL_LOG_DAYS", "7"))  # each app's call log, for its developer
+
 # Callbacks to apps (SPEC §9).
 CALLBACKS_ALLOW_LOOPBACK = env_bool("CALLBACKS_ALLOW_LOOPBACK", False)  # http://127.0.0.1:PORT targets
 CALLBACK_TIMEOUT = float(os.environ.get("CALLBACK_TIMEOUT", "5"))  # seconds, each phase of a call
@@ -318,7 +321,9 @@ SPECTACULAR_SETTINGS = {
         "the authorization-code flow with PKCE (S256); each operation lists the scopes it needs. Amounts are "
         'strings with two decimals: `{"value": "12.50", "currency": "EUR"}`. Errors are RFC 9457 problem '
         "details with a stable `code`. Creating POSTs accept an `Idempotency-Key` header. "
-        "Customers read about connections at /help/oauth/."
+        "Every response carries `X-Request-ID` (quote it to support) and, when authenticated, the rate limits "
+        "it was counted against (`RateLimit-Policy`, `RateLimit`). Customers read about connections at "
+        "/help/oauth/. Versions, deprecations and the changelog: /developers/guides/versioning/."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -352,16 +357,24 @@ def logging_config(log_format: str) -> dict[str, object]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
-            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
             "json": {
                 "()": "pythonjsonlogger.json.JsonFormatter",
-                "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+                "format": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
                 "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
             },
         },
-        "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+        "filters": {
+            "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+            "request_id": {"()": "bank.core.request_ids.RequestIdFilter"},
+        },
         "handlers": {
-            "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": log_format},
+            "console": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": log_format,
+                "filters": ["request_id"],
+            },
             "mail_admins": {"class": "django.utils.log.AdminEmailHandler", "filters": ["require_debug_false"]},
         },
         "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},

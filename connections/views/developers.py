@@ -18,9 +18,10 @@ from markdown_it import MarkdownIt
 from bank.core.errors import DomainError
 from bank.core.http import AuthenticatedHttpRequest, see_other
 from connections import scopes
-from connections.forms import ApplicationForm
+from connections.call_log import api_calls_of
+from connections.forms import ApplicationForm, ScopeRequestForm
 from connections.models import Application, Logo
-from connections.selectors import applications_of, deliveries_of
+from connections.selectors import applications_of, deliveries_of, scope_requests_of
 from connections.services.applications import (
     DEVELOPER_FIELDS,
     ClientMetadata,
@@ -29,6 +30,7 @@ from connections.services.applications import (
     application_update,
 )
 from connections.services.callbacks import delivery_resend, signing_secret_rotate
+from connections.services.vetting import scope_request_create
 from connections.tasks import callback_deliver
 
 
@@ -107,8 +109,37 @@ def developer_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "connections/developer_form.html",
-        {"form": form, "application": application, "allowed": scopes.describe(application.allowed_scope_list())},
+        {
+            "form": form,
+            "application": application,
+            "allowed": scopes.describe(application.allowed_scope_list()),
+            "scope_request_form": ScopeRequestForm(application=application),
+            "scope_requests": scope_requests_of(application=application),
+        },
     )
+
+
+@login_required
+@require_POST
+def developer_scope_request(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Ask staff for more permissions, with a reason; the outcome shows on the app's page."""
+    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    form = ScopeRequestForm(request.POST, application=application)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return see_other("developer-edit", application.pk)
+    try:
+        scope_request_create(
+            application=application,
+            requested_by=request.user,
+            scopes=form.cleaned_data["scopes"],
+            reason=form.cleaned_data["reason"],
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "Asked. The bank's staff review it; the decision shows here.")
+    return see_other("developer-edit", application.pk)
 
 
 @login_required
@@ -144,6 +175,25 @@ def developer_deliveries(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
 
 
 @login_required
+@never_cache
+@require_GET
+def developer_calls(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The app's recent API calls (time, method, path, status, request id), or those of one request id."""
+    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    request_id = request.GET.get("request_id", "").strip()[:128]
+    return render(
+        request,
+        "connections/developer_calls.html",
+        {
+            "application": application,
+            "request_id": request_id,
+            "calls": api_calls_of(application_id=application.pk, request_id=request_id),
+            "days": settings.API_CALL_LOG_DAYS,
+        },
+    )
+
+
+@login_required
 @require_POST
 def developer_delivery_resend(request: AuthenticatedHttpRequest, pk: int, delivery_id: uuid.UUID) -> HttpResponse:
     application = get_object_or_404(applications_of(developer=request.user), pk=pk)
@@ -168,7 +218,10 @@ def application_logo(request: HttpRequest, sha256: str) -> HttpResponse:
 
 # Guides for integrators: Markdown in docs/guides/ (the same files the repository shows), rendered
 # without raw HTML.
-GUIDES = {"fapi": settings.BASE_DIR / "docs" / "guides" / "fapi.md"}
+GUIDES = {
+    "fapi": settings.BASE_DIR / "docs" / "guides" / "fapi.md",
+    "versioning": settings.BASE_DIR / "docs" / "guides" / "versioning.md",
+}
 
 
 @functools.cache

@@ -283,6 +283,9 @@ def test_public_and_developer_pages_are_accessible(page, alice):
     check_page(page, "developer-secret")
     page.get_by_role("link", name="I have stored it: continue").click()
     check_page(page, "developer-application")
+    page.get_by_role("link", name="Recent API calls, by request id").click()
+    expect(page.get_by_role("heading", name="API calls of Piggy Bank")).to_be_visible()
+    check_page(page, "developer-calls")
 
 
 def test_the_pages_fit_a_phone_screen(page, alice, bank):

@@ -254,3 +254,13 @@ def test_the_fapi_guide_is_public_linked_and_its_python_is_valid(client, alice):
     assert client.get("/developers/guides/nope/").status_code == 404
     client.force_login(alice)
     assert 'href="/developers/guides/fapi/"' in client.get("/developers/").content.decode()
+
+
+def test_the_versioning_guide_and_changelog_are_published_and_linked(client, alice):
+    page = client.get("/developers/guides/versioning/").content.decode()
+
+    assert "<h1>Versions, deprecations and what changed</h1>" in page
+    assert "Changelog" in page and "Sunset" in page and "X-Request-ID" in page
+    assert "/developers/guides/versioning/" in client.get("/api/schema/").content.decode()
+    client.force_login(alice)
+    assert 'href="/developers/guides/versioning/"' in client.get("/developers/").content.decode()

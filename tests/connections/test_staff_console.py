@@ -18,6 +18,7 @@ from connections.services.vetting import (
     application_suspend,
     application_unsuspend,
     scope_request_approve,
+    scope_request_reject,
 )
 from tests.connections.oauth_helpers import consent, exchange, make_application
 from tests.factories import StaffFactory, make_account
@@ -309,3 +310,39 @@ def test_the_audit_log_is_readable_searchable_and_exportable(staff, alice, bob, 
         f"/admin/bank/auditevent/{AuditEvent.objects.filter(action='connection.granted').get().pk}/change/"
     )
     assert "<table>" in detail.content.decode() and "scopes" in detail.content.decode()
+
+
+# --- the developer's side of a scope request -------------------------------------------------------
+
+
+def test_a_developer_asks_for_more_permissions_and_sees_the_decision(alice, bob):
+    application = new_app(alice)
+    developer = Client()
+    developer.force_login(alice)
+    url = f"/developers/{application.pk}/scope-requests/"
+    page = developer.get(f"/developers/{application.pk}/").content.decode()
+    assert "Ask for more permissions" in page and 'value="cards:order"' in page
+    assert 'value="accounts:read"' not in page.split('id="more-h"')[1].split("</form>")[0]  # already allowed
+
+    nothing = developer.post(url, {"reason": "We show cards"}, follow=True).content.decode()
+    no_reason = developer.post(url, {"scopes": ["cards:order"], "reason": " "}, follow=True).content.decode()
+    assert "Tick at least one permission" in nothing and "Say why" in no_reason
+    assert not ScopeRequest.objects.exists()
+
+    developer.post(url, {"scopes": ["cards:order", "draft_payments:write"], "reason": "We show cards and bills"})
+    request = ScopeRequest.objects.get()
+    assert (request.scopes, request.status, request.requested_by) == (
+        "draft_payments:write cards:order",
+        "PENDING",
+        alice,
+    )
+    assert "Waiting for staff" in developer.get(f"/developers/{application.pk}/").content.decode()
+
+    scope_request_reject(request=request, staff=StaffFactory(), reason="Tell us more about the bills")
+    page = developer.get(f"/developers/{application.pk}/").content.decode()
+    assert "Rejected" in page and "Tell us more about the bills" in page
+
+    stranger = Client()
+    stranger.force_login(bob)
+    assert stranger.post(url, {"scopes": ["cards:order"], "reason": "Mine now"}).status_code == 404
+    assert ScopeRequest.objects.count() == 1
