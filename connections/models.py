@@ -76,6 +76,10 @@ class TokenEndpointAuthMethod(models.TextChoices):
     NONE = "none", "None: a public client (PKCE only)"
 
 
+# Set on oauthlib's request while the validator checks a client's credentials (Application.is_usable).
+AUTHENTICATING = "bank_authenticating_client"
+
+
 class Application(AbstractApplication):
     """An OAuth client, with the policy that staff set for it and its client metadata (the standard
     names of RFC 7591, RFC 9449 and RFC 9126)."""
@@ -136,7 +140,9 @@ class Application(AbstractApplication):
         )
 
     def is_usable(self, request: object) -> bool:
-        return self.suspended_at is None
+        """Whether the app may use the OAuth endpoints: not while suspended. While its credentials are
+        being checked it counts as usable, so that a suspended app is told why it is refused."""
+        return self.suspended_at is None or bool(getattr(request, AUTHENTICATING, False))
 
     def get_allowed_schemes(self) -> list[str]:
         return ["https", "http"]
@@ -242,6 +248,20 @@ class RevokedBy(models.TextChoices):
     CODE_REPLAY = "code_replay", "Security: an authorization code was used twice"
     APP = "app", "The app itself"
     EXPIRED = "expired", "It reached the end of its lifetime"
+    REFRESH_REPLAY = "refresh_replay", "Security: a used refresh key was presented again"
+
+
+# Why a connection ended, as its app's developer reads it in an OAuth error_description.
+ENDED_FOR_DEVELOPERS = {
+    RevokedBy.CUSTOMER: "the customer revoked it",
+    RevokedBy.STAFF: "the bank's staff revoked it",
+    RevokedBy.REPLACED: "the customer connected the app again, which replaced it",
+    RevokedBy.APP_SUSPENDED: "the bank suspended the app",
+    RevokedBy.CODE_REPLAY: "an authorization code of it was redeemed twice",
+    RevokedBy.APP: "the app revoked it",
+    RevokedBy.EXPIRED: "it reached the end of its lifetime",
+    RevokedBy.REFRESH_REPLAY: "an already used refresh token of it was presented again",
+}
 
 
 class ConnectionQuerySet(models.QuerySet["Connection"]):
@@ -287,6 +307,15 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.application}"
+
+    def ended_description(self) -> str:
+        """Why this connection no longer works, for its app's developer (an error_description)."""
+        if self.revoked_at is None:
+            return f"This connection reached the end of its lifetime on {self.expires_at:%Y-%m-%d %H:%M} UTC."
+        why = ENDED_FOR_DEVELOPERS.get(RevokedBy(self.revoked_by), "it was ended") if self.revoked_by else "it ended"
+        return (
+            f"This connection ended on {self.revoked_at:%Y-%m-%d %H:%M} UTC: {why}. Ask the customer to connect again."
+        )
 
     @property
     def scope_list(self) -> list[str]:

@@ -10,7 +10,9 @@
   it, tokens are bound to it, and a refresh must prove the same key.
 """
 
+import base64
 import hashlib
+import secrets
 import uuid
 from collections import OrderedDict
 from datetime import datetime
@@ -21,12 +23,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request
 from oauthlib.oauth2 import WebApplicationServer
 from oauthlib.oauth2.rfc6749 import errors
 from oauthlib.oauth2.rfc6749.grant_types import AuthorizationCodeGrant
 
 from connections.models import (
+    AUTHENTICATING,
     AccessToken,
     Application,
     Connection,
@@ -56,6 +60,15 @@ def _refused(request: Request, error: str, description: str) -> errors.CustomOAu
     return errors.CustomOAuth2Error(error=error, description=description, status_code=400, request=request)
 
 
+def _verifier_matches(grant: Grant, verifier: str | None) -> bool:
+    """RFC 7636 S256 (the only method the bank accepts), as oauthlib checks it after validate_code;
+    checked here first so that a mismatch can say so."""
+    if not verifier:
+        return False
+    digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
+    return secrets.compare_digest(base64.urlsafe_b64encode(digest).rstrip(b"=").decode(), grant.code_challenge)
+
+
 def _invalid_token(request: Request, description: str) -> None:
     request.oauth2_error = OrderedDict([("error", "invalid_token"), ("error_description", description)])
 
@@ -69,8 +82,21 @@ class BankOAuth2Validator(OAuth2Validator):
         assertion_type = getattr(request, "client_assertion_type", None)
         if assertion is not None or assertion_type is not None:
             return self._authenticate_with_assertion(request, str(assertion or ""), str(assertion_type or ""))
-        if not super().authenticate_client(request, *args, **kwargs):
+        # A suspended app still proves who it is, so that it (and nobody else) learns why it is refused.
+        setattr(request, AUTHENTICATING, True)
+        try:
+            authenticated = super().authenticate_client(request, *args, **kwargs)
+        finally:
+            setattr(request, AUTHENTICATING, False)
+        if not authenticated:
             return False
+        if not request.client.is_usable(request):
+            raise errors.CustomOAuth2Error(
+                error="invalid_client",
+                description="The bank has suspended this app; contact the bank.",
+                status_code=401,
+                request=request,
+            )
         if request.client.token_endpoint_auth_method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT:
             request.error_description = "This client authenticates with private_key_jwt, never with a secret."
             return False
@@ -115,11 +141,17 @@ class BankOAuth2Validator(OAuth2Validator):
 
     def validate_bearer_token(self, token: str, scopes: list[str], request: Request) -> bool:
         if not super().validate_bearer_token(token, scopes, request):
+            if token and getattr(request, "access_token", None) is None:  # no such token (any more)
+                _invalid_token(
+                    request,
+                    "Unknown access token: it was never issued, was replaced by a refresh, or its connection "
+                    "ended (the refresh token then says why).",
+                )
             return False
         access_token: AccessToken = request.access_token
         connection = access_token.connection
         if connection is None or not connection.is_active:
-            _invalid_token(request, "The connection behind this token has ended.")
+            _invalid_token(request, connection.ended_description() if connection else "This token has no connection.")
             return False
         if access_token.user is None or not access_token.user.is_active:
             _invalid_token(request, "The bank has blocked this customer's access.")
@@ -142,17 +174,42 @@ class BankOAuth2Validator(OAuth2Validator):
     ) -> bool:
         grant = Grant.objects.select_related("connection", "user").filter(code=code, application=client).first()
         if grant is None:
-            return False
+            raise _refused(
+                request,
+                "invalid_grant",
+                "This authorization code is unknown to this client: never issued to it, or withdrawn when its "
+                "connection ended.",
+            )
         # Claim the code: exactly one request can move redeemed_at from NULL to now.
         claimed = Grant.objects.filter(pk=grant.pk, redeemed_at__isnull=True).update(redeemed_at=timezone.now())
         if not claimed:
             if grant.connection is not None:
                 connection_revoke(connection=grant.connection, by=RevokedBy.CODE_REPLAY)
-            return False
-        if grant.is_expired() or grant.connection is None or not grant.connection.is_active:
-            return False
+            raise _refused(
+                request,
+                "invalid_grant",
+                "This authorization code was already redeemed. A code used twice is taken as stolen: the "
+                "connection it created has ended and its tokens are revoked. Ask the customer to connect again.",
+            )
+        if grant.is_expired():
+            raise _refused(
+                request,
+                "invalid_grant",
+                "This authorization code expired: redeem a code within "
+                f"{oauth2_settings.AUTHORIZATION_CODE_EXPIRE_SECONDS} seconds of the redirect.",
+            )
+        if grant.connection is None or not grant.connection.is_active:
+            description = grant.connection.ended_description() if grant.connection else "This code has no connection."
+            raise _refused(request, "invalid_grant", description)
         if not grant.user.is_active:
-            return False  # the bank blocked the customer after consent
+            raise _refused(request, "invalid_grant", "The bank has blocked this customer's access.")
+        if grant.code_challenge and not _verifier_matches(grant, getattr(request, "code_verifier", None)):
+            raise _refused(
+                request,
+                "invalid_grant",
+                "The code_verifier does not match the code_challenge of the authorization request. The code "
+                "is used up all the same: start the authorization again.",
+            )
         self._bind_dpop(request, client, bound_to=grant.dpop_jkt)
         request.scopes = grant.scope.split(" ")
         request.user = grant.user
@@ -179,15 +236,32 @@ class BankOAuth2Validator(OAuth2Validator):
             # that one won. This one gets nothing, and the race is not taken for a stolen token's
             # reuse (which ends the family, the winner's new token included). A token presented
             # after its rotation has committed is a reuse, and the toolkit ends the family below.
-            request.error_description = "This refresh token was used by a concurrent request; use the newest one."
-            return False
+            raise _refused(
+                request, "invalid_grant", "This refresh token was used by a concurrent request; use the newest one."
+            )
+        if not rows or rows[0].application_id != client.pk:
+            raise _refused(request, "invalid_grant", "This refresh token is not one this client was given.")
+        ended = rows[0].connection
+        if ended is not None and not ended.is_active:
+            raise _refused(request, "invalid_grant", ended.ended_description())
         if not super().validate_refresh_token(refresh_token, client, request, *args, **kwargs):
-            return False
+            # A used (rotated) refresh token presented again: the toolkit has ended its family; the
+            # connection ends with it, so the customer sees it ended and the app must ask again.
+            if ended is not None:
+                connection_revoke(connection=ended, by=RevokedBy.REFRESH_REPLAY)
+            raise _refused(
+                request,
+                "invalid_grant",
+                "This refresh token was already used. A used refresh token presented again is taken as "
+                "stolen: the connection has ended and its tokens are revoked. Ask the customer to connect again.",
+            )
         connection: Connection | None = request.refresh_token_instance.connection
-        if connection is None or not connection.is_active or not client.is_usable(request):
-            return False
+        if connection is None or not connection.is_active:
+            raise _refused(request, "invalid_grant", "This refresh token has no live connection.")
+        if not client.is_usable(request):
+            raise _refused(request, "invalid_grant", "The bank has suspended this app; contact the bank.")
         if not request.user.is_active:
-            return False  # the bank blocked the customer
+            raise _refused(request, "invalid_grant", "The bank has blocked this customer's access.")
         self._bind_dpop(request, client, bound_to=request.refresh_token_instance.dpop_jkt)
         request.connection = connection
         return True
