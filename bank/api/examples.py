@@ -39,7 +39,7 @@ PAYMENT_CREATE = [
             "description": "Round-up",
             "counterparty_alias": {"type": "IBAN", "value": "NL12BANK0123456789", "name": "Alice Jansen"},
             "balance_after_mutation": {"value": "487.50", "currency": "EUR"},
-            "created": "2026-11-25T14:05:00+01:00",
+            "created": "2026-11-25T13:05:00Z",
         },
     ),
     OpenApiExample(

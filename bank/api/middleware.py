@@ -1,14 +1,17 @@
 """What holds for every response under /api/, whichever view (or none) answers it: a body larger
 than the bank accepts is refused before anything reads it (413 problem details), nothing may be
-cached by a browser or a proxy, and the rate limits the request was counted against are stated
-(RateLimit-Policy and RateLimit, bank.api.throttling), and an authenticated call is written to its
-app's call log (connections.call_log), which its developer reads at /developers/."""
+cached by a browser or a proxy, timestamps are UTC (written with `Z`), the rate limits the request
+was counted against are stated (RateLimit-Policy and RateLimit, bank.api.throttling), and an
+authenticated call is written to its app's call log (connections.call_log), which its developer
+reads at /developers/."""
 
 from collections.abc import Callable
+from datetime import UTC
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import Resolver404, resolve
+from django.utils import timezone
 
 from bank.core.errors import ErrorCode
 from bank.core.http import problem_response
@@ -50,7 +53,8 @@ class ApiBoundaryMiddleware:
                 413, ErrorCode.REQUEST_TOO_LARGE, f"A request body may have at most {limit} bytes."
             )
         else:
-            response = self.get_response(request)
+            with timezone.override(UTC):  # every timestamp in the API is UTC, written with Z
+                response = self.get_response(request)
             if response.status_code == 404 and not response.get("Content-Type", "").startswith("application/"):
                 # Under DEBUG, Django answers an unknown URL with its HTML page, not handler404.
                 response = problem_response(404, ErrorCode.NOT_FOUND, "No such resource.")

@@ -15,9 +15,11 @@ transaction that booked it.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from typing import cast
 
 from django.db import models
+from django.utils import timezone
 
 from bank.models import Event
 from bank.vocabulary import EventType
@@ -42,6 +44,12 @@ def representation_register[M: models.Model](
     _representations[model._meta.label_lower] = _Representation(
         model, cast(Callable[[models.Model], Representation], render), immutable
     )
+
+
+def _rendered(representation: _Representation, subject: models.Model) -> Representation:
+    """As the API renders it: timestamps in UTC, whichever page or job made the change."""
+    with timezone.override(UTC):
+        return representation.render(subject)
 
 
 def _representation(subject_type: str) -> _Representation:
@@ -72,7 +80,7 @@ def events_record(type: EventType, subjects: Sequence[models.Model], audiences: 
                 type=type,
                 subject_type=label,
                 subject_id=subject.pk,
-                data=None if representation.immutable else representation.render(subject),
+                data=None if representation.immutable else _rendered(representation, subject),
                 monetary_account_id=audience.account_id,
                 customer_id=audience.customer_id,
                 connection_id=audience.connection_id,
@@ -91,6 +99,6 @@ def event_data(event: Event) -> Representation:
     if event.data is None:
         representation = _representation(event.subject_type)
         subject = representation.model._default_manager.get(pk=event.subject_id)
-        event.data = representation.render(subject)
+        event.data = _rendered(representation, subject)
         Event.objects.filter(pk=event.pk, data__isnull=True).update(data=event.data)
     return cast(Representation, event.data)

@@ -17,7 +17,7 @@ From event to callback:
 
 import json
 import logging
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -226,7 +226,12 @@ def _lease(delivery_id: str) -> Delivery | None:
 
 def callback_body(event: Event) -> str:
     return json.dumps(
-        {"id": str(event.id), "type": event.type, "created": event.created.isoformat(), "data": event_data(event)},
+        {
+            "id": str(event.id),
+            "type": event.type,
+            "created": event.created.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+            "data": event_data(event),
+        },
         separators=(",", ":"),
         default=str,
     )

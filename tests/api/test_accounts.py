@@ -44,7 +44,7 @@ def test_list_shows_exactly_the_shared_accounts_with_their_fields(alice, connect
             }
         ],
     }
-    assert response.json()["results"][0]["created"].endswith("+01:00")  # ISO 8601 with the zone
+    assert response.json()["results"][0]["created"].endswith("Z")  # ISO 8601, UTC
 
 
 def test_detail_of_an_unshared_or_foreign_account_is_404(alice, bob, connect):
