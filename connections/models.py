@@ -112,6 +112,9 @@ class Application(AbstractApplication):
     developer_name = models.CharField(max_length=140, blank=True)
     website = models.URLField(blank=True)
     logo = models.ForeignKey(Logo, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # After a rotation with an overlap, the previous client secret (hashed) keeps working until then.
+    previous_client_secret = models.CharField(max_length=255, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     suspended_at = models.DateTimeField(null=True, blank=True)
     suspended_reason = models.CharField(max_length=200, blank=True)
     signing_secret = models.TextField(

@@ -33,6 +33,11 @@ page_urlpatterns = [
     path("developers/guides/<slug:slug>/", developers.developer_guide, name="developer-guide"),
     path("developers/<int:pk>/", developers.developer_edit, name="developer-edit"),
     path("developers/<int:pk>/rotate-secret/", developers.developer_rotate_secret, name="developer-rotate-secret"),
+    path(
+        "developers/<int:pk>/previous-secret/end/",
+        developers.developer_previous_secret_end,
+        name="developer-previous-secret-end",
+    ),
     path("developers/<int:pk>/signing-secret/", developers.developer_signing_secret, name="developer-signing-secret"),
     path("developers/<int:pk>/deliveries/", developers.developer_deliveries, name="developer-deliveries"),
     path("developers/<int:pk>/calls/", developers.developer_calls, name="developer-calls"),

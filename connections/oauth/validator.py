@@ -16,9 +16,10 @@ import secrets
 import uuid
 from collections import OrderedDict
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import unquote_plus, urlsplit
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password
 from django.http import HttpRequest
 from django.utils import timezone
 from oauth2_provider.oauth2_backends import get_oauthlib_core
@@ -69,6 +70,17 @@ def _verifier_matches(grant: Grant, verifier: str | None) -> bool:
     return secrets.compare_digest(base64.urlsafe_b64encode(digest).rstrip(b"=").decode(), grant.code_challenge)
 
 
+def _presented_secret(request: Request, basic: str | None) -> tuple[str, str]:
+    """The client id and secret a request presents, from HTTP Basic (RFC 6749 2.3.1) or the body."""
+    if basic:
+        try:
+            client_id, _, secret = base64.b64decode(basic).decode("utf-8").partition(":")
+        except (ValueError, UnicodeDecodeError):
+            return "", ""
+        return unquote_plus(client_id), unquote_plus(secret)
+    return str(getattr(request, "client_id", "") or ""), str(getattr(request, "client_secret", "") or "")
+
+
 def _invalid_token(request: Request, description: str) -> None:
     request.oauth2_error = OrderedDict([("error", "invalid_token"), ("error_description", description)])
 
@@ -85,7 +97,9 @@ class BankOAuth2Validator(OAuth2Validator):
         # A suspended app still proves who it is, so that it (and nobody else) learns why it is refused.
         setattr(request, AUTHENTICATING, True)
         try:
-            authenticated = super().authenticate_client(request, *args, **kwargs)
+            authenticated = super().authenticate_client(request, *args, **kwargs) or self._previous_secret_matches(
+                request
+            )
         finally:
             setattr(request, AUTHENTICATING, False)
         if not authenticated:
@@ -100,6 +114,20 @@ class BankOAuth2Validator(OAuth2Validator):
         if request.client.token_endpoint_auth_method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT:
             request.error_description = "This client authenticates with private_key_jwt, never with a secret."
             return False
+        return True
+
+    def _previous_secret_matches(self, request: Request) -> bool:
+        """The secret a rotation replaced, while its overlap lasts (Basic or in the body)."""
+        client_id, secret = _presented_secret(request, self._extract_basic_auth(request))
+        if not secret:
+            return False
+        application = Application.objects.filter(
+            client_id=client_id, previous_secret_expires_at__gt=timezone.now()
+        ).first()
+        if application is None or not check_password(secret, application.previous_client_secret):
+            return False
+        request.client = application
+        request.client_id = application.client_id
         return True
 
     def _authenticate_with_assertion(self, request: Request, assertion: str, assertion_type: str) -> bool:

@@ -7,6 +7,7 @@ import io
 import json
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 
 from confusable_homoglyphs.confusables import confusables_data
 from django.conf import settings
@@ -27,6 +28,7 @@ from connections.models import Application, Logo, TokenEndpointAuthMethod, defau
 # --- Developers' own applications --------------------------------------------------------------
 
 DEVELOPER_FIELDS = ("name", "website", "redirect_uris", "client_type")
+SECRET_OVERLAP_MAX = timedelta(days=7)  # how long a replaced client secret may keep working
 # What customers judge an app by on the consent screen: changing any of it undoes the bank's review.
 REVIEWED_FIELDS = ("name", "redirect_uris", "client_type", "website")
 
@@ -172,6 +174,20 @@ def _saved(application: Application) -> None:
     application.save()
 
 
+def _developer_audit(
+    application: Application, developer: User, action: AuditAction, data: AuditData | None = None
+) -> None:
+    """What a developer did to their own app, in the audit log."""
+    audit_record(
+        action=action,
+        actor=developer,
+        customer=developer,
+        application=application,
+        actor_type=ActorType.CUSTOMER,
+        data=data,
+    )
+
+
 @transaction.atomic
 def application_register(
     *,
@@ -202,13 +218,11 @@ def application_register(
     )
     checked.apply(application)
     _saved(application)
-    audit_record(
-        action=AuditAction.APPLICATION_REGISTERED,
-        actor=developer,
-        customer=developer,
-        application=application,
-        actor_type=ActorType.CUSTOMER,
-        data={"client_type": application.client_type, **checked.describe()},
+    _developer_audit(
+        application,
+        developer,
+        AuditAction.APPLICATION_REGISTERED,
+        {"client_type": application.client_type, **checked.describe()},
     )
     return application, secret
 
@@ -264,14 +278,7 @@ def application_update(
         application.allowed_scopes = default_allowed_scopes()
         application.review_requested_at = timezone.now()
     _saved(application)
-    audit_record(
-        action=AuditAction.APPLICATION_UPDATED,
-        actor=developer,
-        customer=developer,
-        application=application,
-        actor_type=ActorType.CUSTOMER,
-        data={"changed": changed},
-    )
+    _developer_audit(application, developer, AuditAction.APPLICATION_UPDATED, {"changed": changed})
     if reviewed_changes and before != {"verified": False, "allowed_scopes": application.allowed_scope_list()}:
         audit_record(
             action=AuditAction.APPLICATION_SENT_TO_REVIEW,
@@ -289,17 +296,37 @@ def application_update(
 
 
 @transaction.atomic
-def application_rotate_secret(*, application: Application, developer: User) -> str:
-    """A new client secret; the old one stops working at once. Returns the raw secret, shown once."""
+def application_rotate_secret(*, application: Application, developer: User, overlap: timedelta = timedelta(0)) -> str:
+    """A new client secret. The old one keeps working for `overlap` (up to SECRET_OVERLAP_MAX, so that
+    the app's servers can switch one by one), or stops at once. Returns the raw secret, shown once."""
+    if not timedelta(0) <= overlap <= SECRET_OVERLAP_MAX:
+        raise ValidationFailed(
+            f"The old secret may keep working for at most {SECRET_OVERLAP_MAX.days} days.",
+            code=ErrorCode.INVALID,
+            field="overlap",
+        )
     application = Application.objects.select_for_update().get(pk=application.pk, user=developer)
+    if overlap:
+        application.previous_client_secret = application.client_secret  # as stored: hashed
+        application.previous_secret_expires_at = timezone.now() + overlap
+    else:
+        application.previous_client_secret, application.previous_secret_expires_at = "", None
     secret = generate_client_secret()
     application.client_secret = secret
-    application.save(update_fields=["client_secret", "updated"])
-    audit_record(
-        action=AuditAction.APPLICATION_SECRET_ROTATED,
-        actor=developer,
-        customer=developer,
-        application=application,
-        actor_type=ActorType.CUSTOMER,
+    application.save(update_fields=["client_secret", "previous_client_secret", "previous_secret_expires_at", "updated"])
+    _developer_audit(
+        application,
+        developer,
+        AuditAction.APPLICATION_SECRET_ROTATED,
+        {"previous_works_for_hours": int(overlap.total_seconds() // 3600)},
     )
     return secret
+
+
+@transaction.atomic
+def application_previous_secret_end(*, application: Application, developer: User) -> None:
+    """Stop the previous client secret now, before its overlap ends."""
+    application = Application.objects.select_for_update().get(pk=application.pk, user=developer)
+    application.previous_client_secret, application.previous_secret_expires_at = "", None
+    application.save(update_fields=["previous_client_secret", "previous_secret_expires_at", "updated"])
+    _developer_audit(application, developer, AuditAction.APPLICATION_SECRET_ROTATED, {"previous_ended": True})

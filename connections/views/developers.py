@@ -3,6 +3,7 @@
 
 import functools
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,6 +27,7 @@ from connections.selectors import applications_of, deliveries_of, scope_requests
 from connections.services.applications import (
     DEVELOPER_FIELDS,
     ClientMetadata,
+    application_previous_secret_end,
     application_register,
     application_rotate_secret,
     application_update,
@@ -115,6 +118,7 @@ def developer_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "allowed": scopes.describe(application.allowed_scope_list()),
             "scope_request_form": ScopeRequestForm(application=application),
             "scope_requests": scope_requests_of(application=application),
+            "now": timezone.now(),
         },
     )
 
@@ -147,8 +151,24 @@ def developer_scope_request(request: AuthenticatedHttpRequest, pk: int) -> HttpR
 @require_POST
 def developer_rotate_secret(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     application = get_object_or_404(applications_of(developer=request.user), pk=pk)
-    secret = application_rotate_secret(application=application, developer=request.user)
+    days = request.POST.get("overlap_days", "0")
+    try:
+        overlap = timedelta(days=int(days)) if days.isdigit() else timedelta(-1)
+        secret = application_rotate_secret(application=application, developer=request.user, overlap=overlap)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return see_other("developer-edit", application.pk)
+    application.refresh_from_db()
     return _secret_page(request, application, secret, new=False)
+
+
+@login_required
+@require_POST
+def developer_previous_secret_end(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    application_previous_secret_end(application=application, developer=request.user)
+    messages.success(request, "The previous client secret has stopped working.")
+    return see_other("developer-edit", application.pk)
 
 
 @login_required
