@@ -32,10 +32,13 @@ demo-app: $(EXAMPLE)/.venv/.installed
 	cd $(EXAMPLE) && .venv/bin/flask --app app run --host 127.0.0.1 --port 8001
 
 # Benchmarks: PostgreSQL on 127.0.0.1 (BENCH_ADMIN_DATABASE_URL), loopback only, bounded.
-# The whole performance suite (needs wrk and Redis): results for docs/performance.md.
+# The whole performance suite (needs wrk and Redis): results for docs/performance.md. Then what
+# FAPI 2.0 costs and how fast callbacks arrive (each on a fresh database of its own).
 bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.suite
+	$(BIN)/python -m bench.fapi
+	$(BIN)/python -m bench.callbacks
 
 bench-token: $(STAMP)
 	$(BIN)/python -m bench.token_endpoint
