@@ -10,7 +10,7 @@ from bank.selectors import active_accounts_of
 from bank.vocabulary import APPLICATION_NAME_MAX
 
 from . import scopes as scope_table
-from .models import Application, TokenEndpointAuthMethod
+from .models import Application, TokenEndpointAuthMethod, redirect_uri_problems
 from .services.applications import ClientMetadata
 
 
@@ -127,9 +127,11 @@ class ApplicationForm(ClientMetadataForm):
         label="Client type",
         choices=[
             (Application.CLIENT_CONFIDENTIAL, "Confidential: a server that can keep a secret"),
-            (Application.CLIENT_PUBLIC, "Public: a mobile or single-page app (PKCE, no secret)"),
+            (Application.CLIENT_PUBLIC, "Public: a mobile or desktop app (PKCE, no secret)"),
         ],
         widget=forms.RadioSelect,
+        help_text="A single-page app in the browser connects through its own server (a confidential client): the "
+        "bank answers no cross-origin requests, so no token ever lives in a browser.",
     )
     logo = forms.FileField(
         required=False,
@@ -141,6 +143,9 @@ class ApplicationForm(ClientMetadataForm):
         uris = self.cleaned_data["redirect_uris"].split()
         if not uris:
             raise forms.ValidationError("Give at least one redirect URI.")
+        problems = redirect_uri_problems(uris)
+        if problems:
+            raise forms.ValidationError(problems)  # with the form's other errors, all at once
         return " ".join(uris)
 
     def client_metadata(self) -> ClientMetadata:

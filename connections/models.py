@@ -47,6 +47,16 @@ def redirect_uri_scheme_allowed(uri: str) -> bool:
     return urlsplit(uri).scheme == "https" or is_loopback_http(uri)
 
 
+def redirect_uri_problems(uris: list[str]) -> list[str]:
+    """What is wrong with each redirect URI a developer gives, one message each (the form shows them
+    beside its other errors; the model refuses them whatever writes it)."""
+    return [
+        f"{uri}: redirect URIs must use https, or http only to 127.0.0.1 or localhost with a port."
+        for uri in uris
+        if not redirect_uri_scheme_allowed(uri)
+    ]
+
+
 class Logo(models.Model):
     """An app's logo as the bank serves it: a PNG that the bank re-encoded from the developer's upload,
     stored under its SHA-256. Served by the bank itself (never hot-linked, so no third party learns
@@ -161,11 +171,9 @@ class Application(AbstractApplication):
             super().clean()
         except ValidationError as exc:
             errors.update(exc.message_dict)
-        for uri in self.redirect_uris.split():
-            if not redirect_uri_scheme_allowed(uri):
-                errors.setdefault("redirect_uris", []).append(
-                    f"{uri}: redirect URIs must use https, or http only to 127.0.0.1 or localhost with a port."
-                )
+        problems = redirect_uri_problems(self.redirect_uris.split())
+        if problems:
+            errors.setdefault("redirect_uris", []).extend(problems)
         unknown = set(self.allowed_scopes.split()) - set(scopes.ALL) - {scopes.INTROSPECTION}
         if unknown:
             errors["allowed_scopes"] = [f"Unknown scopes: {', '.join(sorted(unknown))}"]

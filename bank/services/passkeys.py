@@ -188,9 +188,8 @@ def _challenge_take(*, challenge: bytes, customer: User | None, session_key: str
 
 
 def _descriptor(passkey: Passkey) -> PublicKeyCredentialDescriptor:
-    transports = [
-        AuthenticatorTransport(t) for t in passkey.transports if t in AuthenticatorTransport._value2member_map_
-    ]
+    known = {transport.value for transport in AuthenticatorTransport}
+    transports = [AuthenticatorTransport(t) for t in passkey.transports if t in known]
     return PublicKeyCredentialDescriptor(id=bytes(passkey.credential_id), transports=transports or None)
 
 

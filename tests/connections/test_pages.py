@@ -266,6 +266,27 @@ def test_bad_application_details_are_refused_and_nothing_is_saved(client, alice,
     assert not Application.objects.exists()
 
 
+def test_every_mistake_in_the_registration_form_is_shown_at_once(client, alice):
+    client.force_login(alice)
+
+    response = register(client, name="", website="not a url", redirect_uris="http://piggy.example/cb")
+
+    page = response.content.decode()
+    assert "This field is required" in page and "Enter a valid URL" in page and "must use https" in page
+    assert not Application.objects.exists()
+
+
+def test_single_page_apps_are_sent_to_their_own_server_and_nobody_gets_cors(client, alice):
+    client.force_login(alice)
+    form = client.get("/developers/new/").content.decode()
+    assert "single-page app" not in form.split("Public:")[1].split("</label>")[0]
+    assert "connects through its own server" in form
+
+    for path in ("/o/token/", "/api/v1/me/"):
+        answer = client.options(path, HTTP_ORIGIN="https://spa.example", HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+        assert "Access-Control-Allow-Origin" not in answer
+
+
 def test_a_public_client_gets_no_secret(client, alice):
     client.force_login(alice)
 
