@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
+from redis import Redis
 
 KEEP = 1000  # calls per app
 PATH_MAX = 200
@@ -35,10 +37,9 @@ def _key(application_id: int) -> str:
     return cache.make_key(f"api-calls:{application_id}")
 
 
-def _redis() -> object | None:
-    from bank.core.cache import BankRedisCache
-
-    return cache._cache.get_client(write=True) if isinstance(cache, BankRedisCache) else None  # type: ignore[attr-defined]
+def _redis() -> Redis | None:
+    """The shared cache's Redis client, when the cache is Redis (production)."""
+    return cache._cache.get_client(write=True) if isinstance(cache, RedisCache) else None
 
 
 def api_call_record(*, application_id: int, method: str, path: str, status: int, request_id: str) -> None:
@@ -51,7 +52,7 @@ def api_call_record(*, application_id: int, method: str, path: str, status: int,
         with _local_lock:
             _local[key].appendleft(entry)
         return
-    pipe = client.pipeline(transaction=False)  # type: ignore[attr-defined]
+    pipe = client.pipeline(transaction=False)
     pipe.lpush(key, entry)
     pipe.ltrim(key, 0, KEEP - 1)
     pipe.expire(key, ttl)
@@ -62,11 +63,12 @@ def api_calls_of(*, application_id: int, request_id: str = "") -> list[ApiCall]:
     """The app's calls of the last API_CALL_LOG_DAYS, newest first; or those with `request_id`."""
     key = _key(application_id)
     client = _redis()
+    entries: list[str | bytes]
     if client is None:
         with _local_lock:
             entries = list(_local.get(key, ()))
     else:
-        entries = [raw.decode() for raw in client.lrange(key, 0, KEEP - 1)]  # type: ignore[attr-defined]
+        entries = list(client.lrange(key, 0, KEEP - 1))
     since = timezone.now() - timedelta(days=settings.API_CALL_LOG_DAYS)
     calls = []
     for raw in entries:

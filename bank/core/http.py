@@ -25,6 +25,11 @@ def signed_in_user(request: HttpRequest) -> User:
     return user
 
 
+def no_store_json(data: dict[str, object], status: int = 200) -> JsonResponse:
+    """A JSON answer that no browser or proxy keeps (one-time challenges, refusals of them)."""
+    return JsonResponse(data, status=status, headers={"Cache-Control": "no-store"})
+
+
 def session_key_of(request: HttpRequest) -> str:
     """The session's key, creating the session if there is none yet (the login page)."""
     if request.session.session_key is None:

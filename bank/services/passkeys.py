@@ -7,7 +7,7 @@ digest. Verification recomputes the approval from the database and refuses if an
 the challenge was used, expired (2 minutes), or belongs to another operation, customer or session;
 every refusal is audited with the operation and nothing else happens.
 
-    options = assertion_options(customer=…, session_key=…, approval=draft_approval(…))   # JSON for the page
+    answer = challenge_answer(customer=…, session_key=…, approval=draft_approval(…))   # for the page
     passkey_verify(customer=…, session_key=…, approval=draft_approval(…), credential=…)  # then pay
 """
 
@@ -33,7 +33,9 @@ from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRe
 from webauthn.helpers.structs import (
     AuthenticatorSelectionCriteria,
     AuthenticatorTransport,
+    PublicKeyCredentialCreationOptions,
     PublicKeyCredentialDescriptor,
+    PublicKeyCredentialRequestOptions,
     ResidentKeyRequirement,
     UserVerificationRequirement,
 )
@@ -197,9 +199,18 @@ def has_passkey(*, customer: User) -> bool:
     return Passkey.objects.filter(customer=customer).exists()
 
 
-def assertion_options(*, customer: User | None, session_key: str, approval: Approval) -> str:
-    """The options for `navigator.credentials.get`, as JSON: for an approval, the customer's own
-    passkeys; for a login (no customer yet), any discoverable one."""
+type Answer = dict[str, object]
+
+
+def _options(options: PublicKeyCredentialRequestOptions | PublicKeyCredentialCreationOptions, summary: str) -> Answer:
+    """What a form's `STEP_FIELD=options` post gets: the WebAuthn options as the browser's JSON
+    helpers take them, and the sentence the page shows while the authenticator asks."""
+    return {"publicKey": json.loads(options_to_json(options)), "summary": summary}
+
+
+def challenge_answer(*, customer: User | None, session_key: str, approval: Approval) -> Answer:
+    """The options for `navigator.credentials.get` for exactly `approval`: for an approval, the
+    customer's own passkeys; for a login (no customer yet), any discoverable one."""
     allowed = [_descriptor(p) for p in Passkey.objects.filter(customer=customer)] if customer else []
     if customer is not None and not allowed:
         raise PermissionDenied("You have no passkey; confirm with your password.", code=ErrorCode.PASSKEY_REQUIRED)
@@ -213,14 +224,7 @@ def assertion_options(*, customer: User | None, session_key: str, approval: Appr
         allow_credentials=allowed,
         user_verification=UserVerificationRequirement.REQUIRED,
     )
-    return options_to_json(options)
-
-
-def challenge_answer(*, customer: User | None, session_key: str, approval: Approval) -> str:
-    """What a form's `STEP_FIELD=options` post gets: the WebAuthn options for exactly `approval`, and
-    the sentence the page shows while the authenticator asks (JSON)."""
-    options = assertion_options(customer=customer, session_key=session_key, approval=approval)
-    return json.dumps({"publicKey": json.loads(options), "summary": f"Your passkey will {approval.summary}."})
+    return _options(options, f"Your passkey will {approval.summary}.")
 
 
 def second_factor_confirm(
@@ -327,7 +331,8 @@ def passkey_verify(*, customer: User | None, session_key: str, approval: Approva
 # --- the customer's passkeys ---------------------------------------------------------------------
 
 
-def registration_options(*, customer: User, session_key: str) -> str:
+def registration_answer(*, customer: User, session_key: str) -> Answer:
+    """The options for `navigator.credentials.create`: a new passkey for this customer."""
     challenge = _challenge_issue(
         customer=customer, session_key=session_key, operation=REGISTER, digest=Approval(REGISTER).digest
     )
@@ -344,7 +349,7 @@ def registration_options(*, customer: User, session_key: str) -> str:
         ),
         exclude_credentials=[_descriptor(p) for p in Passkey.objects.filter(customer=customer)],
     )
-    return options_to_json(options)
+    return _options(options, "Your device will create a passkey for Demo Bank.")
 
 
 def _name_checked(name: str) -> str:

@@ -8,13 +8,13 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from bank.core.errors import DomainError, NotFound
-from bank.core.http import AuthenticatedHttpRequest, see_other, session_key_of
+from bank.core.http import AuthenticatedHttpRequest, no_store_json, see_other, session_key_of
 from bank.forms import PayForm, RejectForm, form_errors
 from bank.selectors import (
     active_accounts_of,
@@ -132,7 +132,7 @@ def payment_request_pay(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     form = PayForm(request.POST, customer=request.user)
     if not form.is_valid():
         if wants_options(request):
-            return JsonResponse({"code": "invalid", "detail": form_errors(form)}, status=400)
+            return no_store_json({"code": "invalid", "detail": form_errors(form)}, status=400)
         messages.error(request, form_errors(form))
         return see_other("payment-requests")
     source = form.cleaned_data["account"]

@@ -12,13 +12,13 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from bank.core.errors import DomainError, NotFound
-from bank.core.http import AuthenticatedHttpRequest, client_address, see_other, session_key_of
+from bank.core.http import AuthenticatedHttpRequest, client_address, no_store_json, see_other, session_key_of
 from bank.core.limits import Limit
 from bank.selectors import passkeys_of
 from bank.services.passkeys import (
@@ -33,7 +33,7 @@ from bank.services.passkeys import (
     passkey_remove,
     passkey_rename,
     passkey_verify,
-    registration_options,
+    registration_answer,
 )
 from bank.services.security import login_failure_count, login_failures_per_address
 
@@ -42,17 +42,15 @@ def wants_options(request: HttpRequest) -> bool:
     return request.POST.get(STEP_FIELD) == "options"
 
 
-def json_answer(body: str) -> HttpResponse:
-    return HttpResponse(body, content_type="application/json", headers={"Cache-Control": "no-store"})
-
-
 def approval_options(request: AuthenticatedHttpRequest, approval: Callable[[], Approval]) -> HttpResponse:
     """The `passkey_step=options` answer of an approval form: the challenge for exactly this approval."""
     try:
-        body = challenge_answer(customer=request.user, session_key=session_key_of(request), approval=approval())
+        answer = challenge_answer(customer=request.user, session_key=session_key_of(request), approval=approval())
     except DomainError as exc:
-        return JsonResponse({"code": exc.code, "detail": exc.message}, status=404 if isinstance(exc, NotFound) else 400)
-    return json_answer(body)
+        return no_store_json(
+            {"code": exc.code, "detail": exc.message}, status=404 if isinstance(exc, NotFound) else 400
+        )
+    return no_store_json(answer)
 
 
 # --- Profile → Settings → Security → Passkeys ------------------------------------------------------
@@ -68,8 +66,7 @@ def passkeys(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 def passkey_add_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     if wants_options(request):
-        options = registration_options(customer=request.user, session_key=session_key_of(request))
-        return json_answer(f'{{"publicKey": {options}, "summary": "Your device will create a passkey for Demo Bank."}}')
+        return no_store_json(registration_answer(customer=request.user, session_key=session_key_of(request)))
     try:
         passkey = passkey_add(
             customer=request.user,
@@ -135,8 +132,8 @@ def passkey_login(request: HttpRequest) -> HttpResponse:
         return see_other("login")
     if wants_options(request):
         if LOGIN_CHALLENGES.hit(address) > LOGIN_CHALLENGES.attempts:
-            return JsonResponse({"code": "rate_limited", "detail": "Too many attempts; wait a minute."}, status=429)
-        return json_answer(challenge_answer(customer=None, session_key=session_key_of(request), approval=approval))
+            return no_store_json({"code": "rate_limited", "detail": "Too many attempts; wait a minute."}, status=429)
+        return no_store_json(challenge_answer(customer=None, session_key=session_key_of(request), approval=approval))
     try:
         passkey = passkey_verify(
             customer=None,

@@ -37,7 +37,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from bank.core.audit import audit_record
 from bank.core.errors import DomainError, ErrorCode, ValidationFailed
-from bank.core.http import AuthenticatedHttpRequest, client_address, session_key_of
+from bank.core.http import AuthenticatedHttpRequest, client_address, no_store_json, session_key_of
 from bank.core.limits import Limit
 from bank.models import MonetaryAccount
 from bank.selectors import active_accounts_of
@@ -225,7 +225,7 @@ class BankAuthorizationView(AuthorizationView):
         credentials: Credentials = {key: requested[key] for key in CREDENTIAL_FIELDS if key in requested}
         asks_options = self.request.POST.get(PASSKEY_STEP) == "options"
         if asks_options and not data.get("allow"):
-            return JsonResponse({"code": "passkey_not_needed", "detail": "Only Allow needs a passkey."}, status=400)
+            return no_store_json({"code": "passkey_not_needed", "detail": "Only Allow needs a passkey."}, status=400)
         if not data.get("allow"):
             audit_record(
                 action=AuditAction.CONSENT_DENIED,
@@ -245,9 +245,10 @@ class BankAuthorizationView(AuthorizationView):
         approval = consent_approval(application, granted, data["accounts"])
         if asks_options:
             if not needs_passkey:
-                return JsonResponse({"code": "passkey_not_needed", "detail": "Press Allow again."}, status=400)
-            answer = challenge_answer(customer=customer, session_key=session_key_of(self.request), approval=approval)
-            return HttpResponse(answer, content_type="application/json", headers={"Cache-Control": "no-store"})
+                return no_store_json({"code": "passkey_not_needed", "detail": "Press Allow again."}, status=400)
+            return no_store_json(
+                challenge_answer(customer=customer, session_key=session_key_of(self.request), approval=approval)
+            )
         if needs_passkey:
             # Two factors before an app may move money: the passkey, bound to this app, these scopes
             # and these accounts.

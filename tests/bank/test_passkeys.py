@@ -31,7 +31,7 @@ from bank.vocabulary import AuditAction
 from connections.models import Application, Connection
 from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import authorize_url, make_application, pkce_pair
-from tests.factories import PASSWORD, UserFactory, make_account
+from tests.factories import PASSWORD, StaffFactory, UserFactory, make_account
 from tests.passkey_helpers import SoftAuthenticator
 
 pytestmark = pytest.mark.django_db
@@ -120,10 +120,22 @@ def test_a_customer_adds_renames_and_removes_passkeys(alice):
     last = client.post(f"/profile/settings/security/passkeys/{phone.pk}/remove/", {"password": PASSWORD}, follow=True)
     assert "payments ask for your password again" in last.content.decode()
     assert not Passkey.objects.exists()
+    home = client.get("/").content.decode()
+    assert "Added a passkey" in home and "Removed a passkey" in home  # under recent security events
     actions = list(AuditEvent.objects.filter(action__startswith="auth.passkey").values_list("action", flat=True))
     assert actions.count(AuditAction.PASSKEY_ADDED) == 2
     assert AuditAction.PASSKEY_RENAMED in actions and actions.count(AuditAction.PASSKEY_REMOVED) == 2
     assert AuditAction.STEP_UP_FAILED in AuditEvent.objects.values_list("action", flat=True)
+
+
+def test_staff_see_a_customers_passkeys_in_their_one_view_and_cannot_change_them(alice_with_passkey, alice):
+    staff = Client()
+    staff.force_login(StaffFactory())
+
+    page = staff.get(f"/admin/bank/customer/{alice.pk}/change/").content.decode()
+
+    assert "Passkeys" in page and "My phone" in page
+    assert staff.get("/admin/bank/passkey/").status_code == 404  # no admin of their own: nothing to edit
 
 
 def test_another_customers_passkey_cannot_be_renamed_or_removed(alice_with_passkey, bob):
