@@ -513,6 +513,21 @@ def test_allowing_a_money_moving_scope_needs_the_passkey_bound_to_the_app_scopes
     assert Connection.objects.get().scope == "accounts:read payments:internal"
 
 
+def test_only_allow_with_a_money_scope_asks_for_a_challenge_and_asking_grants_nothing(alice_with_passkey, alice):
+    client, _ = alice_with_passkey
+    make_account(alice)
+    make_application()
+    url, data = consent_page(client, "accounts:read payments:internal")
+
+    deny = client.post(url, {**{k: v for k, v in data.items() if k != "allow"}, "passkey_step": "options"})
+    no_money = client.post(url, {**data, "scope": ["accounts:read"], "passkey_step": "options"})
+
+    assert deny.status_code == no_money.status_code == 400
+    assert deny.json()["code"] == no_money.json()["code"] == "passkey_not_needed"
+    assert not Connection.objects.exists() and not PasskeyChallenge.objects.filter(operation__startswith="consent")
+    assert not AuditEvent.objects.filter(action=AuditAction.CONSENT_DENIED).exists()
+
+
 def test_a_consent_without_money_needs_no_passkey(alice_with_passkey, alice):
     client, _ = alice_with_passkey
     make_account(alice)

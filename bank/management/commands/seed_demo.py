@@ -119,19 +119,23 @@ class Command(BaseCommand):
         )
 
     def _application(self, admin: User) -> None:
+        # Budget Buddy in its two modes: both verified, with every scope, from the same developer.
+        common = {
+            "user": admin,
+            "client_type": Application.CLIENT_CONFIDENTIAL,
+            "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
+            "allowed_scopes": " ".join(scopes.ALL),
+            "developer_name": "Budget Buddy Ltd",
+            "website": "https://budgetbuddy.example",
+            "verified": True,
+        }
         if not Application.objects.filter(client_id=DEMO_FAPI_CLIENT_ID).exists():
             Application.objects.create(
+                **common,
                 client_id=DEMO_FAPI_CLIENT_ID,
                 client_secret=generate_client_secret(),  # never used: it authenticates with private_key_jwt
                 name="Budget Buddy (FAPI)",
-                user=admin,
-                client_type=Application.CLIENT_CONFIDENTIAL,
-                authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
                 redirect_uris=DEMO_FAPI_REDIRECT_URI,
-                allowed_scopes=" ".join(scopes.ALL),
-                developer_name="Budget Buddy Ltd",
-                website="https://budgetbuddy.example",
-                verified=True,
                 token_endpoint_auth_method=TokenEndpointAuthMethod.PRIVATE_KEY_JWT,
                 jwks=checked_jwks(DEMO_FAPI_JWKS),
                 dpop_bound_access_tokens=True,
@@ -140,16 +144,10 @@ class Command(BaseCommand):
         if Application.objects.filter(client_id=DEMO_CLIENT_ID).exists():
             return
         budget_buddy = Application.objects.create(
+            **common,
             client_id=DEMO_CLIENT_ID,
             client_secret=DEMO_CLIENT_SECRET,
             name="Budget Buddy",
-            user=admin,
-            client_type=Application.CLIENT_CONFIDENTIAL,
-            authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
             redirect_uris=DEMO_REDIRECT_URI,
-            allowed_scopes=" ".join(scopes.ALL),
-            developer_name="Budget Buddy Ltd",
-            website="https://budgetbuddy.example",
-            verified=True,
         )
         signing_secret_set(application=budget_buddy, secret=DEMO_SIGNING_SECRET)
