@@ -200,7 +200,15 @@ class BankOAuth2Validator(OAuth2Validator):
     def validate_code(
         self, client_id: str, code: str, client: Application, request: Request, *args: object, **kwargs: object
     ) -> bool:
-        grant = Grant.objects.select_related("connection", "user").filter(code=code, application=client).first()
+        # Lock the code's row first: concurrent redemptions queue here, one at a time, instead of
+        # meeting again in the replay's revocation (which locks the connection, its tokens and codes)
+        # in another order and deadlocking.
+        grant = (
+            Grant.objects.select_for_update(of=("self",))
+            .select_related("connection", "user")
+            .filter(code=code, application=client)
+            .first()
+        )
         if grant is None:
             raise _refused(
                 request,
@@ -208,9 +216,8 @@ class BankOAuth2Validator(OAuth2Validator):
                 "This authorization code is unknown to this client: never issued to it, or withdrawn when its "
                 "connection ended.",
             )
-        # Claim the code: exactly one request can move redeemed_at from NULL to now.
-        claimed = Grant.objects.filter(pk=grant.pk, redeemed_at__isnull=True).update(redeemed_at=timezone.now())
-        if not claimed:
+        # Claim the code: under the row lock, exactly one request finds it unredeemed.
+        if grant.redeemed_at is not None:
             if grant.connection is not None:
                 connection_revoke(connection=grant.connection, by=RevokedBy.CODE_REPLAY)
             raise _refused(
@@ -219,6 +226,8 @@ class BankOAuth2Validator(OAuth2Validator):
                 "This authorization code was already redeemed. A code used twice is taken as stolen: the "
                 "connection it created has ended and its tokens are revoked. Ask the customer to connect again.",
             )
+        grant.redeemed_at = timezone.now()
+        grant.save(update_fields=["redeemed_at"])
         if grant.is_expired():
             raise _refused(
                 request,
