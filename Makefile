@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint typecheck check migrate clean demo-app bench bench-token bench-fapi bench-callbacks bench-lists storm screenshots
+.PHONY: run test test-fast lint lint-schema typecheck check migrate clean demo-app bench bench-token bench-fapi bench-callbacks bench-lists storm screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "Python 3.12 or newer is needed (see .python-version)")'
@@ -67,11 +67,21 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-# Style, formatting, and the import contracts in pyproject.toml (dependencies run one way).
-lint: $(STAMP)
+# Style, formatting, the import contracts in pyproject.toml (dependencies run one way), and the
+# OpenAPI schema through Spectral (its `oas` rules, .spectral.yaml; Node.js and npm needed).
+lint: $(STAMP) lint-schema
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+
+OPENAPI_LINT := tools/openapi-lint
+$(OPENAPI_LINT)/node_modules/.installed: $(OPENAPI_LINT)/package-lock.json
+	cd $(OPENAPI_LINT) && npm ci --no-audit --no-fund --silent
+	touch $@
+
+lint-schema: $(STAMP) $(OPENAPI_LINT)/node_modules/.installed
+	$(BIN)/python manage.py spectacular --validate --fail-on-warn --file $(OPENAPI_LINT)/schema.yaml
+	$(OPENAPI_LINT)/node_modules/.bin/spectral lint --quiet --fail-severity=warn --ruleset .spectral.yaml $(OPENAPI_LINT)/schema.yaml
 
 typecheck: $(STAMP)
 	$(BIN)/mypy .

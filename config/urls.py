@@ -29,7 +29,11 @@ urlpatterns = [
     path(".well-known/oauth-authorization-server", BankServerMetadataView.as_view(), name="oauth-metadata"),
     path("api/v1/", include("bank.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
+        name="api-docs",
+    ),
 ]
 
 handler400 = "bank.core.http.bad_request"

@@ -1,8 +1,14 @@
 """Request and response examples for the OpenAPI schema, kept beside it rather than in the views.
-tests/api/test_schema.py checks that the schema carries them."""
+
+They are the requests of one customer: their main account is 1 (`MAIN_ACCOUNT_ID`), their savings
+account has the IBAN `SAVINGS_IBAN`, and bob@example.com is another customer of the bank.
+tests/api/test_examples.py plays every request example as the demo customer alice (her ids and IBAN
+in those places) and checks the documented answer, so that no example can lie."""
 
 from drf_spectacular.utils import OpenApiExample
 
+MAIN_ACCOUNT_ID = 1
+SAVINGS_IBAN = "NL12BANK0123456789"
 AMOUNT = {"value": "12.50", "currency": "EUR"}
 
 ACCOUNT_CREATE = [
@@ -24,7 +30,7 @@ PAYMENT_CREATE = [
         request_only=True,
         value={
             "amount": AMOUNT,
-            "counterparty_alias": {"type": "IBAN", "value": "NL12BANK0123456789", "name": "Alice"},
+            "counterparty_alias": {"type": "IBAN", "value": SAVINGS_IBAN, "name": "Alice Jansen"},
             "description": "Round-up",
         },
     ),
@@ -34,10 +40,10 @@ PAYMENT_CREATE = [
         status_codes=["201"],
         value={
             "id": 812,
-            "monetary_account_id": 1,
+            "monetary_account_id": MAIN_ACCOUNT_ID,
             "amount": {"value": "-12.50", "currency": "EUR"},
             "description": "Round-up",
-            "counterparty_alias": {"type": "IBAN", "value": "NL12BANK0123456789", "name": "Alice Jansen"},
+            "counterparty_alias": {"type": "IBAN", "value": SAVINGS_IBAN, "name": "Alice Jansen"},
             "balance_after_mutation": {"value": "487.50", "currency": "EUR"},
             "created": "2026-11-25T13:05:00Z",
         },
@@ -47,7 +53,7 @@ PAYMENT_CREATE = [
         response_only=True,
         status_codes=["403"],
         value={
-            "type": "https://bank.example/problems/use_draft_payment",
+            "type": "https://bank.example/developers/problems/use_draft_payment/",
             "title": "Not allowed",
             "status": 403,
             "detail": "With payments:internal an app can move money only between the customer's own "
@@ -77,7 +83,7 @@ CARD_CREATE = [
     OpenApiExample(
         "Virtual card",
         request_only=True,
-        value={"type": "VIRTUAL", "name_on_card": "Alice Example", "primary_account_id": 1},
+        value={"type": "VIRTUAL", "name_on_card": "Alice Example", "primary_account_id": MAIN_ACCOUNT_ID},
     )
 ]
 

@@ -57,3 +57,14 @@ class NewestFirstCursorPagination(CursorPagination):
         ):
             raise _invalid("cursor", "Use the next or previous link as given.", ErrorCode.INVALID_CURSOR)
         return Cursor(offset=offset, reverse=reverse == "1", position=int(position) if position is not None else None)
+
+    def get_paginated_response_schema(self, schema: dict[str, object]) -> dict[str, object]:
+        """DRF's, with example links of this API (DRF's `next` example ends in a stray quote, which
+        is not a URI)."""
+        paginated = super().get_paginated_response_schema(schema)
+        links = paginated["properties"]
+        assert isinstance(links, dict)
+        base = "https://bank.example/api/v1/monetary-accounts/1/payments/?cursor="
+        links["next"]["example"] = base + "cD00ODY%3D"
+        links["previous"]["example"] = base + "cj0xJnA9NDg3"
+        return paginated

@@ -11,8 +11,6 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
-from bank.core.http import PROBLEM_BASE
-
 
 class ProblemFieldError(serializers.Serializer):
     field = serializers.CharField(help_text='The field, dotted for nested ones: "entries.0.amount".')
@@ -24,7 +22,7 @@ class ProblemFieldError(serializers.Serializer):
 PROBLEM = inline_serializer(
     "Problem",
     {
-        "type": serializers.URLField(help_text=f"{PROBLEM_BASE}<code>"),
+        "type": serializers.URLField(help_text="The page that explains the code: <bank>/developers/problems/<code>/"),
         "title": serializers.CharField(),
         "status": serializers.IntegerField(),
         "detail": serializers.CharField(),

@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.views import defaults
 
 from .errors import ErrorCode
@@ -63,7 +64,10 @@ def see_other(to: str, *args: int | str) -> HttpResponse:
     return response
 
 
-PROBLEM_BASE = "https://bank.example/problems/"
+def problem_type(code: str) -> str:
+    """The `type` URI of a problem: the bank's page that explains its code (RFC 9457 §3.1.1)."""
+    return settings.OAUTH2_ISSUER + reverse("problem-type", args=[code])
+
 
 TITLES = {
     400: "Invalid request",
@@ -90,7 +94,7 @@ def problem(
 ) -> Problem:
     """An RFC 9457 problem-details body with the bank's stable `code` (and field errors, if any)."""
     body: Problem = {
-        "type": PROBLEM_BASE + code,
+        "type": problem_type(code),
         "title": title or TITLES.get(status_code, "Error"),
         "status": status_code,
         "detail": detail,

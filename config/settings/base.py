@@ -317,15 +317,30 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bank API",
     "DESCRIPTION": (
-        "The bank's public API for connected applications. Authenticate with an OAuth 2.0 bearer token from "
-        "the authorization-code flow with PKCE (S256); each operation lists the scopes it needs. Amounts are "
+        "The bank's public API for connected applications. **Start with the "
+        "[first-token guide](/developers/guides/first-token/)**: registering an app, the authorization-code "
+        "flow with PKCE (S256), the token endpoint, a first call and a refresh, in Python and curl. "
+        "Authenticate with the access token (`Authorization: Bearer …`, or `DPoP …` for apps that move money: "
+        "[FAPI 2.0 guide](/developers/guides/fapi/)); each operation lists the scopes it needs. Amounts are "
         'strings with two decimals: `{"value": "12.50", "currency": "EUR"}`. Errors are RFC 9457 problem '
-        "details with a stable `code`. Creating POSTs accept an `Idempotency-Key` header. "
+        "details with a stable `code`, each explained at [/developers/problems/](/developers/problems/). "
+        "Creating POSTs accept an `Idempotency-Key` header. "
         "Every response carries `X-Request-ID` (quote it to support) and, when authenticated, the rate limits "
         "it was counted against (`RateLimit-Policy`, `RateLimit`). Customers read about connections at "
-        "/help/oauth/. Versions, deprecations and the changelog: /developers/guides/versioning/."
+        "/help/oauth/. [Versions, deprecations and the changelog](/developers/guides/versioning/)."
     ),
     "VERSION": "1.0.0",
+    "SERVERS": [{"url": OAUTH2_ISSUER, "description": "This bank (paths start with /api/v1/)"}],
+    "CONTACT": {"name": "Developer support", "url": f"{OAUTH2_ISSUER}/developers/"},
+    "TAGS": [
+        {"name": "me", "description": "The connected customer."},
+        {"name": "monetary-accounts", "description": "Accounts, their payments, draft payments and payment requests."},
+        {"name": "cards", "description": "The customer's cards."},
+        {"name": "notification-filters", "description": "Callbacks: what the bank tells your app, and where."},
+    ],
+    # The documentation is for reading: no "Try it out" and no "Authorize" (the template hides it). A
+    # token is got by an app's own server; the first-token guide shows how.
+    "SWAGGER_UI_SETTINGS": {"supportedSubmitMethods": [], "deepLinking": True},
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],

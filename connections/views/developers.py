@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from markdown_it import MarkdownIt
 
-from bank.core.errors import DomainError
+from bank.core.errors import EXPLANATIONS, DomainError, ErrorCode, is_error_code
 from bank.core.http import AuthenticatedHttpRequest, see_other
 from connections import scopes
 from connections.call_log import api_calls_of
@@ -250,6 +250,26 @@ def _guide(slug: str) -> tuple[str, SafeString]:
     title = text.splitlines()[0].removeprefix("# ").strip()
     html = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
     return title, mark_safe(html)  # noqa: S308  (Markdown from the repository, with raw HTML disabled)
+
+
+def _inline(text: str) -> SafeString:
+    return mark_safe(MarkdownIt("commonmark", {"html": False}).renderInline(text))  # noqa: S308  (our own text)
+
+
+@require_GET
+def problem_types(request: HttpRequest) -> HttpResponse:
+    """Every `code` a problem of the API can carry, with what it means; public, like the API docs."""
+    problems = [{"code": code, "explanation": _inline(text)} for code, text in EXPLANATIONS.items()]
+    return render(request, "connections/problems.html", {"problems": problems})
+
+
+@require_GET
+def problem_type(request: HttpRequest, code: str) -> HttpResponse:
+    """The page that a problem's `type` URI opens."""
+    if not is_error_code(code):
+        raise Http404("No such problem type.")
+    explanation = _inline(EXPLANATIONS[ErrorCode(code)])
+    return render(request, "connections/problem.html", {"code": code, "explanation": explanation})
 
 
 @require_GET

@@ -74,6 +74,9 @@ def test_the_docs_page_is_served_with_its_own_assets():
     assert '<script src="/api/docs/?script="></script>' in html and "<script>" not in html
     assert "cdn.jsdelivr" not in html and "unpkg" not in html  # no third-party script on a bank page
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
+    # For reading only: no Authorize button (apps get tokens from their own server) and no "Try it out".
+    assert ".swagger-ui .auth-wrapper" in html and "display: none" in html
+    assert '"supportedSubmitMethods": []' in script.content.decode()
 
 
 # --- Schemathesis, against the app's own /api/schema/ -------------------------------------------
