@@ -52,6 +52,20 @@ class Customer(User):
         return self.get_full_name() or self.username
 
 
+class SandboxCustomer(models.Model):
+    """A test customer that a developer made in the sandbox (settings.BANK_SANDBOX), with demo money. Any app
+    may ask a test customer for any scope; real customers only grant what staff allowed the app."""
+
+    customer = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="sandbox_customer"
+    )
+    developer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sandbox_customers")
+    created = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"test customer {self.customer_id} of {self.developer_id}"
+
+
 class MonetaryAccount(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_accounts")
     type = models.CharField(max_length=8, choices=AccountType.choices, default=AccountType.BANK)

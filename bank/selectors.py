@@ -36,6 +36,7 @@ from .models import (
     RequestInquiry,
     RequestResponse,
     RequestStatus,
+    SandboxCustomer,
 )
 from .vocabulary import AuditAction
 
@@ -59,6 +60,15 @@ def logged_in_from_before(*, username: str, address: str) -> bool:
 
 
 # --- Accounts ---------------------------------------------------------------------------------
+
+
+def is_sandbox_customer(*, customer_id: int) -> bool:
+    """A customer the sandbox made for a developer (never a real customer)."""
+    return SandboxCustomer.objects.filter(customer_id=customer_id).exists()
+
+
+def sandbox_customers_of(*, developer: User) -> QuerySet[SandboxCustomer]:
+    return SandboxCustomer.objects.filter(developer=developer).select_related("customer").order_by("created")
 
 
 def accounts_of(*, customer: User) -> QuerySet[MonetaryAccount]:

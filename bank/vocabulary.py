@@ -69,6 +69,7 @@ class AuditAction(models.TextChoices):
     APPLICATION_UPDATED = "application.updated", "Changed an application"
     APPLICATION_SENT_TO_REVIEW = "application.sent_to_review", "An application went back to review after a change"
     APPLICATION_SECRET_ROTATED = "application.secret_rotated", "Replaced a client secret"
+    APPLICATION_DELETED = "application.deleted", "Deleted an application"
     APPLICATION_SUSPENDED = "application.suspended", "Suspended an application"
     APPLICATION_UNSUSPENDED = "application.unsuspended", "Lifted an application's suspension"
     APPLICATION_POLICY_CHANGED = "application.policy_changed", "Changed an application's verification or scopes"
@@ -79,6 +80,7 @@ class AuditAction(models.TextChoices):
     SCOPE_REQUEST_REJECTED = "scope_request.rejected", "Rejected a scope request"
     # Staff work on customers and the records
     CUSTOMER_CHANGED = "customer.changed", "Changed a customer's email or access"
+    SANDBOX_CUSTOMER_CREATED = "customer.sandbox_created", "Created a test customer in the sandbox"
     AUDIT_EXPORTED = "audit.exported", "Exported audit events"
 
 

@@ -127,6 +127,9 @@ class Application(AbstractApplication):
     previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     suspended_at = models.DateTimeField(null=True, blank=True)
     suspended_reason = models.CharField(max_length=200, blank=True)
+    deleted_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Its developer deleted it: it is kept for the history."
+    )
     signing_secret = models.TextField(
         blank=True, help_text="The callbacks' signing secret (whsec_…), encrypted with the bank's SECRET_KEY."
     )
@@ -153,8 +156,11 @@ class Application(AbstractApplication):
         )
 
     def is_usable(self, request: object) -> bool:
-        """Whether the app may use the OAuth endpoints: not while suspended. While its credentials are
-        being checked it counts as usable, so that a suspended app is told why it is refused."""
+        """Whether the app may use the OAuth endpoints: never once deleted, and not while suspended.
+        While its credentials are being checked a suspended app counts as usable, so that it is told
+        why it is refused."""
+        if self.deleted_at is not None:
+            return False
         return self.suspended_at is None or bool(getattr(request, AUTHENTICATING, False))
 
     def get_allowed_schemes(self) -> list[str]:
@@ -260,6 +266,7 @@ class RevokedBy(models.TextChoices):
     APP = "app", "The app itself"
     EXPIRED = "expired", "It reached the end of its lifetime"
     REFRESH_REPLAY = "refresh_replay", "Security: a used refresh key was presented again"
+    APP_DELETED = "app_deleted", "The app's developer deleted the app"
 
 
 # Why a connection ended, as its app's developer reads it in an OAuth error_description.
@@ -272,6 +279,7 @@ ENDED_FOR_DEVELOPERS = {
     RevokedBy.APP: "the app revoked it",
     RevokedBy.EXPIRED: "it reached the end of its lifetime",
     RevokedBy.REFRESH_REPLAY: "an already used refresh token of it was presented again",
+    RevokedBy.APP_DELETED: "the app was deleted",
 }
 
 

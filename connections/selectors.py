@@ -8,6 +8,7 @@ customer's own, and only what lies under those. Anything else does not exist for
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -25,10 +26,11 @@ from bank.models import (
     RequestInquiry,
     RequestResponse,
 )
-from bank.selectors import accounts_of, drafts_with_status
+from bank.selectors import accounts_of, drafts_with_status, is_sandbox_customer
 from bank.vocabulary import AuditAction
 
-from .models import Application, Connection, Delivery, NotificationFilter, ScopeRequest
+from . import scopes as scope_table
+from .models import Application, Connection, ConnectionQuerySet, Delivery, NotificationFilter, ScopeRequest
 
 # --- What a connected app may see -------------------------------------------------------------
 
@@ -199,7 +201,11 @@ def connection_activity(*, connection: Connection, limit: int = ACTIVITY_LIMIT) 
 
 
 def applications_of(*, developer: User) -> QuerySet[Application]:
-    return Application.objects.filter(user=developer).order_by("name")
+    return Application.objects.filter(user=developer, deleted_at__isnull=True).order_by("name")
+
+
+def live_connections_of(*, application: Application) -> ConnectionQuerySet:
+    return Connection.objects.filter(application=application).active()
 
 
 def deliveries_of(*, application: Application, limit: int = 100) -> QuerySet[Delivery]:
@@ -210,3 +216,12 @@ def deliveries_of(*, application: Application, limit: int = 100) -> QuerySet[Del
 def scope_requests_of(*, application: Application, limit: int = 20) -> QuerySet[ScopeRequest]:
     """An app's requests for more permissions and what staff decided, newest first."""
     return ScopeRequest.objects.filter(application=application).order_by("-requested_at")[:limit]
+
+
+def scopes_allowed(*, application: Application, customer_id: int) -> frozenset[str]:
+    """What an app may be granted by this customer: what staff allowed the app, or, in the sandbox,
+    every scope for a test customer."""
+    allowed = frozenset(application.allowed_scopes.split())
+    if settings.BANK_SANDBOX and is_sandbox_customer(customer_id=customer_id):
+        return allowed | frozenset(scope_table.ALL)
+    return allowed

@@ -30,10 +30,12 @@ page_urlpatterns = [
     path(f"{CONNECTIONS}<int:pk>/revoked/", connections.connection_revoked, name="connection-revoked"),
     path("developers/", developers.developers, name="developers"),
     path("developers/new/", developers.developer_new, name="developer-new"),
+    path("developers/test-customers/", developers.developer_test_customer_new, name="developer-test-customer-new"),
     path("developers/problems/", developers.problem_types, name="problem-types"),
     path("developers/problems/<slug:code>/", developers.problem_type, name="problem-type"),
     path("developers/guides/<slug:slug>/", developers.developer_guide, name="developer-guide"),
     path("developers/<int:pk>/", developers.developer_edit, name="developer-edit"),
+    path("developers/<int:pk>/delete/", developers.developer_delete, name="developer-delete"),
     path("developers/<int:pk>/rotate-secret/", developers.developer_rotate_secret, name="developer-rotate-secret"),
     path(
         "developers/<int:pk>/previous-secret/end/",

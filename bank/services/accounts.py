@@ -16,7 +16,7 @@ from bank.core.errors import ErrorCode, InvalidState, PermissionDenied, Validati
 from bank.core.transactions import atomic_with_retry
 from bank.models import AccountType, CoOwner, CoOwnerStatus, MonetaryAccount
 from bank.money import quantize
-from bank.selectors import ResolvedCounterparty
+from bank.selectors import ResolvedCounterparty, is_sandbox_customer
 from bank.vocabulary import ACCOUNT_DESCRIPTION_MAX, AuditAction
 
 from .ledger import DEPOSIT_IBAN, ledger_move, lock_accounts
@@ -134,7 +134,10 @@ def co_owner_answer(*, invitation_id: int, customer: User, accept: bool) -> CoOw
 @atomic_with_retry
 def account_deposit(*, account: MonetaryAccount, amount: Decimal, description: str, actor: User) -> None:
     """Money entering the bank from outside (demo data and staff corrections), recorded as a deposit."""
-    if not actor.is_staff and not settings.BANK_DEMO_DATA_ALLOWED:
+    demo_money = settings.BANK_DEMO_DATA_ALLOWED or (
+        settings.BANK_SANDBOX and is_sandbox_customer(customer_id=account.owner_id)
+    )
+    if not actor.is_staff and not demo_money:
         raise PermissionDenied("Only staff can record a deposit.")
     locked = lock_accounts([account.pk])[account.pk]
     ledger_move(source=None, target=ResolvedCounterparty.of_account(locked), amount=amount, description=description)

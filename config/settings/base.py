@@ -245,6 +245,10 @@ ADMINS = [("Bank operations", address) for address in env_list("BANK_ADMINS_EMAI
 # unless this allows bearer-token apps to move money too: on for local demos and the tests, never
 # by default in production.
 BEARER_APPS_MAY_MOVE_MONEY = env_bool("BEARER_APPS_MAY_MOVE_MONEY", False)
+# The sandbox: developers make test customers with demo money at /developers/, and any app may ask
+# a test customer for any scope (real customers still grant only what staff allowed the app). On
+# under `make run`; a production bank runs it, if at all, as a deployment of its own.
+BANK_SANDBOX = env_bool("BANK_SANDBOX", False)
 # The token endpoint's rate limits: every request counts against its address; requests of a client
 # that authenticated count against that client.
 OAUTH_TOKEN_RATE_PER_ADDRESS = os.environ.get("OAUTH_TOKEN_RATE_PER_ADDRESS", "1200/min")

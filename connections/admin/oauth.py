@@ -27,7 +27,7 @@ class ApplicationStateFilter(admin.SimpleListFilter):
     parameter_name = "state"
 
     def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Application]) -> list[tuple[str, str]]:
-        return [("waiting", "Waiting for review"), ("suspended", "Suspended"), ("live", "Live")]
+        return [("waiting", "Waiting for review"), ("suspended", "Suspended"), ("live", "Live"), ("deleted", "Deleted")]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Application]) -> QuerySet[Application]:
         match self.value():
@@ -36,7 +36,9 @@ class ApplicationStateFilter(admin.SimpleListFilter):
             case "suspended":
                 return queryset.filter(suspended_at__isnull=False)
             case "live":
-                return queryset.filter(review_requested_at__isnull=True, suspended_at__isnull=True)
+                return queryset.filter(review_requested_at__isnull=True, suspended_at__isnull=True, deleted_at=None)
+            case "deleted":
+                return queryset.filter(deleted_at__isnull=False)
         return queryset
 
 
@@ -111,6 +113,7 @@ class BankApplicationAdmin(ReadOnlyAdminMixin, ApplicationAdmin):
         "allowed_scopes",
         "suspended_at",
         "suspended_reason",
+        "deleted_at",
         "connections",
         "created",
         "updated",
@@ -139,6 +142,8 @@ class BankApplicationAdmin(ReadOnlyAdminMixin, ApplicationAdmin):
 
     @admin.display(description="State")
     def state(self, application: Application) -> str:
+        if application.deleted_at:
+            return "Deleted by its developer"
         if application.suspended_at:
             return "Suspended"
         return "Waiting for review" if application.review_requested_at else "Live"

@@ -67,7 +67,7 @@ class ReviewQueueAdmin(admin.ModelAdmin[AwaitingReview]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AwaitingReview]:
         waiting = Q(review_requested_at__isnull=False) | Q(scope_requests__status=ScopeRequestStatus.PENDING)
-        return super().get_queryset(request).filter(waiting).distinct()
+        return super().get_queryset(request).filter(waiting, deleted_at=None).distinct()
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

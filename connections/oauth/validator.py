@@ -92,16 +92,18 @@ class BankOAuth2Validator(OAuth2Validator):
         # Body parameters become attributes of oauthlib's request; absent ones raise AttributeError.
         assertion = getattr(request, "client_assertion", None)
         assertion_type = getattr(request, "client_assertion_type", None)
-        if assertion is not None or assertion_type is not None:
-            return self._authenticate_with_assertion(request, str(assertion or ""), str(assertion_type or ""))
-        # A suspended app still proves who it is, so that it (and nobody else) learns why it is refused.
-        setattr(request, AUTHENTICATING, True)
-        try:
-            authenticated = super().authenticate_client(request, *args, **kwargs) or self._previous_secret_matches(
-                request
-            )
-        finally:
-            setattr(request, AUTHENTICATING, False)
+        with_assertion = assertion is not None or assertion_type is not None
+        if with_assertion:
+            authenticated = self._authenticate_with_assertion(request, str(assertion or ""), str(assertion_type or ""))
+        else:
+            # A suspended app still proves who it is, so that it (and nobody else) learns why it is refused.
+            setattr(request, AUTHENTICATING, True)
+            try:
+                authenticated = super().authenticate_client(request, *args, **kwargs) or self._previous_secret_matches(
+                    request
+                )
+            finally:
+                setattr(request, AUTHENTICATING, False)
         if not authenticated:
             return False
         if not request.client.is_usable(request):
@@ -111,7 +113,7 @@ class BankOAuth2Validator(OAuth2Validator):
                 status_code=401,
                 request=request,
             )
-        if request.client.token_endpoint_auth_method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT:
+        if not with_assertion and request.client.token_endpoint_auth_method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT:
             request.error_description = "This client authenticates with private_key_jwt, never with a secret."
             return False
         return True
@@ -122,7 +124,7 @@ class BankOAuth2Validator(OAuth2Validator):
         if not secret:
             return False
         application = Application.objects.filter(
-            client_id=client_id, previous_secret_expires_at__gt=timezone.now()
+            client_id=client_id, previous_secret_expires_at__gt=timezone.now(), deleted_at__isnull=True
         ).first()
         if application is None or not check_password(secret, application.previous_client_secret):
             return False
@@ -137,7 +139,7 @@ class BankOAuth2Validator(OAuth2Validator):
             client_id = assertion_client_id(assertion)
             if request.client_id and request.client_id != client_id:
                 raise AssertionRefused("client_id and the client_assertion's iss differ.")
-            application = Application.objects.filter(client_id=client_id).first()
+            application = Application.objects.filter(client_id=client_id, deleted_at__isnull=True).first()
             if application is None:
                 raise AssertionRefused("No such client.")
             # The issuer, the token endpoint, or the endpoint called (as the issuer names it, or as
@@ -404,7 +406,11 @@ def authenticated_client(request: HttpRequest) -> tuple[Application | None, str]
     }
     oauth_request = Request(request.build_absolute_uri(), request.method or "POST", request.body, headers)
     validator = get_oauthlib_core().server.request_validator
-    if not validator.authenticate_client(oauth_request):
+    try:
+        authenticated = validator.authenticate_client(oauth_request)
+    except errors.CustomOAuth2Error as refused:  # a suspended app, told why
+        return None, str(refused.description)
+    if not authenticated:
         why = getattr(oauth_request, "error_description", None) or "Client authentication failed."
         return None, str(why)
     client: Application = oauth_request.client

@@ -23,7 +23,16 @@ from bank.core.errors import ErrorCode, ValidationFailed
 from bank.selectors import display_name
 from bank.vocabulary import ActorType, AuditAction
 from connections.keys import checked_jwks
-from connections.models import Application, Logo, TokenEndpointAuthMethod, default_allowed_scopes
+from connections.models import (
+    Application,
+    Connection,
+    Logo,
+    NotificationFilter,
+    RevokedBy,
+    TokenEndpointAuthMethod,
+    default_allowed_scopes,
+)
+from connections.services.connections import connection_revoke
 
 # --- Developers' own applications --------------------------------------------------------------
 
@@ -154,7 +163,8 @@ def money_needs_fapi(application: Application) -> bool:
 def _ensure_name_free(name: str, *, application_pk: int | None) -> None:
     """A verified app's name is reserved: nobody else may look like it to a customer."""
     skeleton = name_skeleton(name)
-    for other in Application.objects.filter(verified=True).exclude(pk=application_pk).only("name"):
+    reserved = Application.objects.filter(verified=True, deleted_at__isnull=True).exclude(pk=application_pk)
+    for other in reserved.only("name"):
         if name_skeleton(other.name) == skeleton:
             raise ValidationFailed(
                 "That name belongs to a verified app; choose a name of your own.",
@@ -330,3 +340,25 @@ def application_previous_secret_end(*, application: Application, developer: User
     application.previous_client_secret, application.previous_secret_expires_at = "", None
     application.save(update_fields=["previous_client_secret", "previous_secret_expires_at", "updated"])
     _developer_audit(application, developer, AuditAction.APPLICATION_SECRET_ROTATED, {"previous_ended": True})
+
+
+@transaction.atomic
+def application_delete(*, application: Application, developer: User) -> int:
+    """The developer deletes their app: every connection to it ends now (customers see so in their
+    connection history), its callbacks stop, and its credentials never work again. The row stays,
+    hidden from the developer, for the history and the audit log. Returns how many connections ended."""
+    application = Application.objects.select_for_update().get(pk=application.pk, user=developer)
+    if application.deleted_at is not None:
+        return 0
+    application.deleted_at = timezone.now()
+    application.previous_client_secret, application.previous_secret_expires_at = "", None
+    application.save(update_fields=["deleted_at", "previous_client_secret", "previous_secret_expires_at", "updated"])
+    NotificationFilter.objects.filter(connection__application=application, disabled_at__isnull=True).update(
+        disabled_at=application.deleted_at
+    )
+    ended = 0
+    for connection in Connection.objects.filter(application=application, revoked_at__isnull=True):
+        connection_revoke(connection=connection, by=RevokedBy.APP_DELETED, actor=developer)
+        ended += 1
+    _developer_audit(application, developer, AuditAction.APPLICATION_DELETED, {"connections_ended": ended})
+    return ended

@@ -32,7 +32,7 @@ from bank.models import Event
 from bank.vocabulary import ActorType, AuditAction, EventType, NotificationCategory
 from connections import scopes as scope_table
 from connections.models import Application, Connection, Delivery, DeliveryStatus, NotificationFilter
-from connections.selectors import is_account_shared
+from connections.selectors import is_account_shared, scopes_allowed
 from connections.webhooks import (
     Answer,
     TargetRefused,
@@ -77,7 +77,9 @@ def signing_secret_set(*, application: Application, secret: str) -> None:
 
 
 def _effective_scopes(connection: Connection) -> set[str]:
-    return set(connection.scope.split()) & set(connection.application.allowed_scopes.split())
+    return set(connection.scope.split()) & scopes_allowed(
+        application=connection.application, customer_id=connection.user_id
+    )
 
 
 def category_allowed(category: str, scopes: set[str]) -> bool:
@@ -158,7 +160,10 @@ def _listening(event: Event) -> QuerySet[NotificationFilter]:
     if event.monetary_account_id is None and category != NotificationCategory.CONNECTION:
         return NotificationFilter.objects.none()
     filters = NotificationFilter.objects.select_related("connection__application", "connection__user").filter(
-        category=category, disabled_at__isnull=True, connection__application__suspended_at__isnull=True
+        category=category,
+        disabled_at__isnull=True,
+        connection__application__suspended_at__isnull=True,
+        connection__application__deleted_at__isnull=True,
     )
     live = filters.filter(connection__revoked_at__isnull=True, connection__expires_at__gt=timezone.now())
     if category == NotificationCategory.CONNECTION:

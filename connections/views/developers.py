@@ -19,14 +19,17 @@ from markdown_it import MarkdownIt
 
 from bank.core.errors import EXPLANATIONS, DomainError, ErrorCode, is_error_code
 from bank.core.http import AuthenticatedHttpRequest, see_other
+from bank.selectors import accounts_of, sandbox_customers_of
+from bank.services.customers import SANDBOX_CUSTOMERS_MAX, sandbox_customer_create
 from connections import scopes
 from connections.call_log import api_calls_of
 from connections.forms import ApplicationForm, ScopeRequestForm
 from connections.models import Application, Logo
-from connections.selectors import applications_of, deliveries_of, scope_requests_of
+from connections.selectors import applications_of, deliveries_of, live_connections_of, scope_requests_of
 from connections.services.applications import (
     DEVELOPER_FIELDS,
     ClientMetadata,
+    application_delete,
     application_previous_secret_end,
     application_register,
     application_rotate_secret,
@@ -49,7 +52,30 @@ def _secret_page(
 @login_required
 @never_cache
 def developers(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return render(request, "connections/developers.html", {"applications": applications_of(developer=request.user)})
+    context = {
+        "applications": applications_of(developer=request.user),
+        "sandbox": settings.BANK_SANDBOX,
+        "test_customers": sandbox_customers_of(developer=request.user) if settings.BANK_SANDBOX else [],
+        "test_customers_max": SANDBOX_CUSTOMERS_MAX,
+    }
+    return render(request, "connections/developers.html", context)
+
+
+@login_required
+@never_cache
+@require_POST
+def developer_test_customer_new(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """A test customer with demo money (sandbox only); its password is shown on this page only."""
+    if not settings.BANK_SANDBOX:
+        raise Http404("The sandbox is not on in this deployment.")
+    try:
+        customer, password = sandbox_customer_create(developer=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return see_other("developers")
+    accounts = accounts_of(customer=customer).order_by("id")
+    context = {"customer": customer, "password": password, "accounts": accounts}
+    return render(request, "connections/developer_test_customer.html", context)
 
 
 @login_required
@@ -163,6 +189,24 @@ def developer_rotate_secret(request: AuthenticatedHttpRequest, pk: int) -> HttpR
 
 
 @login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def developer_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Delete an app, after the developer types its name: its connections end at once."""
+    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    live = live_connections_of(application=application).count()
+    error = ""
+    if request.method == "POST":
+        if request.POST.get("name", "").strip() == application.name:
+            ended = application_delete(application=application, developer=request.user)
+            messages.success(request, f"{application.name} is deleted; {ended} connection(s) ended.")
+            return see_other("developers")
+        error = "Type the app's name exactly to delete it."
+    context = {"application": application, "live": live, "error": error}
+    return render(request, "connections/developer_delete.html", context, status=400 if error else 200)
+
+
+@login_required
 @require_POST
 def developer_previous_secret_end(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     application = get_object_or_404(applications_of(developer=request.user), pk=pk)
@@ -239,6 +283,7 @@ def application_logo(request: HttpRequest, sha256: str) -> HttpResponse:
 # Guides for integrators: Markdown in docs/guides/ (the same files the repository shows), rendered
 # without raw HTML.
 GUIDES = {
+    "first-token": settings.BASE_DIR / "docs" / "guides" / "first-token.md",
     "fapi": settings.BASE_DIR / "docs" / "guides" / "fapi.md",
     "versioning": settings.BASE_DIR / "docs" / "guides" / "versioning.md",
 }
@@ -249,6 +294,7 @@ def _guide(slug: str) -> tuple[str, SafeString]:
     text = GUIDES[slug].read_text(encoding="utf-8")
     title = text.splitlines()[0].removeprefix("# ").strip()
     html = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    html = html.replace("<pre>", '<pre tabindex="0">')  # a code block that scrolls is reachable by keyboard
     return title, mark_safe(html)  # noqa: S308  (Markdown from the repository, with raw HTML disabled)
 
 

@@ -37,7 +37,7 @@ from oauthlib.oauth2.rfc6749 import errors
 
 from bank.core.audit import audit_record
 from bank.core.errors import DomainError, ErrorCode, ValidationFailed
-from bank.core.http import AuthenticatedHttpRequest, client_address, no_store_json, session_key_of
+from bank.core.http import AuthenticatedHttpRequest, client_address, no_store_json, session_key_of, signed_in_user
 from bank.core.limits import Limit
 from bank.models import MonetaryAccount
 from bank.selectors import active_accounts_of
@@ -53,6 +53,7 @@ from connections.oauth.client_auth import AssertionRefused, assertion_client_id
 from connections.oauth.dpop import ProofRefused, is_thumbprint, proof_verify
 from connections.oauth.par import PushRefused, pushed_parameters
 from connections.oauth.validator import DPOP_JKT, ENDPOINT_URL, authenticated_client
+from connections.selectors import scopes_allowed
 from connections.services.authorization import LIFETIME as PUSHED_LIFETIME
 from connections.services.authorization import oauth_refusal_record, pushed_request_create, pushed_request_take
 from connections.services.connections import connection_grant
@@ -129,6 +130,17 @@ class BankAuthorizationView(AuthorizationView):
         self.dpop_jkt = query.get("dpop_jkt", "")
         if self.dpop_jkt and not is_thumbprint(self.dpop_jkt):
             return self.refused(application, "invalid_request", "dpop_jkt is not a JWK SHA-256 thumbprint.")
+        if application is not None and settings.BANK_SANDBOX:
+            beyond = set(query.get("scope", "").split()) - scopes_allowed(
+                application=application, customer_id=signed_in_user(request).pk
+            )
+            if beyond:  # the scopes backend let every scope through: only test customers grant them
+                return self.refused(
+                    application,
+                    "invalid_scope",
+                    f"The bank has not allowed this app {', '.join(sorted(beyond))} yet. In the sandbox only "
+                    "test customers can grant any scope; the app's developer can ask for more at /developers/.",
+                )
         # The toolkit reads the request from the query string (to validate) and from GET (the prompt).
         request.META["QUERY_STRING"] = query.urlencode()
         request.GET = QueryDict(request.META["QUERY_STRING"])
@@ -237,10 +249,9 @@ class BankAuthorizationView(AuthorizationView):
             return self._authorize(application, credentials, scopes=requested["scope"], allow=False)
 
         # Never more than was requested, nor more than the bank allows this app.
-        granted = scope_table.ordered(
-            set(data["scope"]) & set(requested["scope"]) & set(application.allowed_scope_list())
-        )
         customer = self.request.user
+        allowed = scopes_allowed(application=application, customer_id=customer.pk)
+        granted = scope_table.ordered(set(data["scope"]) & set(requested["scope"]) & allowed)
         needs_passkey = bool(set(granted) & scope_table.MONEY_MOVING) and has_passkey(customer=customer)
         approval = consent_approval(application, granted, data["accounts"])
         if asks_options:

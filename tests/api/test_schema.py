@@ -6,6 +6,7 @@ import os
 
 import pytest
 import schemathesis
+from django.conf import settings as django_settings
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
@@ -75,7 +76,9 @@ def test_the_docs_page_is_served_with_its_own_assets():
     assert "cdn.jsdelivr" not in html and "unpkg" not in html  # no third-party script on a bank page
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in html
     # For reading only: no Authorize button (apps get tokens from their own server) and no "Try it out".
-    assert ".swagger-ui .auth-wrapper" in html and "display: none" in html
+    assert '<link rel="stylesheet" href="/static/api-docs.css">' in html
+    css = (django_settings.BASE_DIR / "static" / "api-docs.css").read_text()
+    assert ".swagger-ui .auth-wrapper" in css and "display: none" in css
     assert '"supportedSubmitMethods": []' in script.content.decode()
 
 

@@ -315,6 +315,50 @@ def test_the_api_docs_render_under_the_content_security_policy(page):
 
     expect(page.get_by_text("/api/v1/monetary-accounts/{account_pk}/payments/").first).to_be_visible()
     assert problems == []
+    # For reading: no Authorize button and no "Try it out"; the guides are linked from the top.
+    expect(page.get_by_role("button", name="Authorize")).to_be_hidden()
+    page.get_by_text("/api/v1/monetary-accounts/{account_pk}/payments/").first.click()
+    expect(page.get_by_role("button", name="Try it out")).to_have_count(0)
+    page.goto(page.get_by_role("link", name="first-token guide").get_attribute("href") or "")
+    expect(page.get_by_role("heading", name="From registration to a first API call")).to_be_visible()
+    check_page(page, "guide-first-token")
+
+
+def test_a_developer_makes_a_test_customer_and_deletes_an_app(page, alice, settings):
+    settings.BANK_SANDBOX = True
+    log_in(page, "alice")
+    page.goto("/developers/")
+    page.get_by_role("button", name="Make a test customer").click()
+    expect(page.get_by_role("heading", name="Test customer Test Customer 1")).to_be_visible()
+    expect(page.get_by_text("Main account")).to_be_visible()
+    check_page(page, "developer-test-customer")
+    page.get_by_role("link", name="I have stored it: continue").click()
+    expect(page.get_by_role("cell", name="Test Customer 1")).to_be_visible()
+    check_page(page, "developers-sandbox")
+
+    page.get_by_role("link", name="Register a new application").click()
+    page.get_by_label("Name").fill("Piggy Bank")
+    page.get_by_label("Website").fill("https://piggy.example")
+    page.get_by_label("Redirect URIs").fill("https://piggy.example/callback")
+    page.get_by_role("button", name="Register").click()
+    page.get_by_role("link", name="I have stored it: continue").click()
+    page.get_by_role("link", name="Delete Piggy Bank…").click()
+    expect(page.get_by_text("No customer is connected to it now.")).to_be_visible()
+    page.get_by_role("button", name="Delete Piggy Bank").click()  # without typing the name
+    expect(page.get_by_label("Type the app's name, Piggy Bank, to confirm")).to_be_visible()
+    page.get_by_label("Type the app's name, Piggy Bank, to confirm").fill("Piggy Bank")
+    check_page(page, "developer-delete")
+    page.get_by_role("button", name="Delete Piggy Bank").click()
+    expect(page.get_by_text("Piggy Bank is deleted; 0 connection(s) ended.")).to_be_visible()
+    expect(page.get_by_role("link", name="Piggy Bank")).to_have_count(0)
+
+
+def test_every_problem_code_has_a_page(page):
+    page.goto("/developers/problems/")
+    check_page(page, "problems")
+    page.get_by_role("link", name="use_draft_payment").click()
+    expect(page.get_by_role("heading", name="Problem use_draft_payment")).to_be_visible()
+    check_page(page, "problem")
 
 
 def test_a_developer_follows_a_failing_callback_and_sends_it_again(page, alice, bank):

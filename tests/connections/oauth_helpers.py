@@ -87,6 +87,18 @@ def consent(
     client.force_login(user)
     verifier, challenge = pkce_pair()
     page = client.get(authorize_url(client_id=client_id, challenge=challenge, scope=scope, **query))
+    return Authorization(verifier, answer_consent(client, page, tick_scopes, tick_accounts, allow, extra_post))
+
+
+def answer_consent(
+    client: Any,
+    page: Any,
+    tick_scopes: list[str] | None = None,
+    tick_accounts: list[int] | None = None,
+    allow: bool = True,
+    extra_post: dict[str, Any] | None = None,
+) -> Any:
+    """Post the consent screen `page` as shown (or with other ticks); returns the bank's answer."""
     assert page.status_code == 200, page.content[:500]
     form = page.context["form"]
     data = {
@@ -99,7 +111,7 @@ def consent(
     if allow:
         data["allow"] = "true"
     data.update(extra_post or {})
-    return Authorization(verifier, client.post(page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], data))
+    return client.post(page.request["PATH_INFO"] + "?" + page.request["QUERY_STRING"], data)
 
 
 def token_request(client: Any, data: dict[str, str], client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> Any:

@@ -481,3 +481,23 @@ def test_a_bearer_token_sent_as_dpop_is_refused(connect, alice, account_for):
 def test_bearer_apps_keep_working(connect, alice, account_for):
     connected = connect(alice, scopes=["accounts:read"], accounts=[account_for(alice)])
     assert connected.get("/api/v1/me/").status_code == 200
+
+
+def test_a_suspended_or_deleted_fapi_app_cannot_authenticate_with_its_key(client, app, key):
+    """A private_key_jwt client is held to the same rule as a secret one: suspended, it is told why;
+    deleted, it no longer exists for the bank."""
+    app.suspended_at = app.created
+    app.save(update_fields=["suspended_at"])
+    suspended = push(client, key).response
+    assert suspended.status_code == 401
+    assert suspended.json() == {
+        "error": "invalid_client",
+        "error_description": "The bank has suspended this app; contact the bank.",
+    }
+
+    app.deleted_at = app.created
+    app.save(update_fields=["deleted_at"])
+    deleted = push(client, key).response
+    assert deleted.status_code == 401 and deleted.json()["error"] == "invalid_client"
+    assert "suspended" not in deleted.json().get("error_description", "")
+    assert not PushedRequest.objects.exists()

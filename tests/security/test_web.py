@@ -33,6 +33,8 @@ PUBLIC = {
     ".well-known/oauth-authorization-server": "RFC 8414 metadata",
     "apps/logos/<str:sha256>.png": "apps' logos, addressed by their content, for the consent screen",
     "developers/guides/<slug:slug>/": "guides for integrators, from docs/guides/ in the repository",
+    "developers/problems/": "every problem code of the API, explained (from bank.core.errors)",
+    "developers/problems/<slug:code>/": "the page a problem's `type` URI opens; 404 for an unknown code",
 }
 # OAuth endpoints authenticate the client, not a session: they refuse without client credentials.
 CLIENT_AUTHENTICATED = {"o/par/", "o/token/", "o/revoke_token/", "o/introspect/"}

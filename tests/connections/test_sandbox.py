@@ -1,0 +1,131 @@
+"""The sandbox: developers make test customers with demo money, and any app may ask a test customer
+for any scope; real customers grant only what staff allowed the app, in the sandbox too."""
+
+import re
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from bank.models import AccountType, AuditEvent, MonetaryAccount, SandboxCustomer
+from bank.services.customers import SANDBOX_CUSTOMERS_MAX
+from bank.vocabulary import AuditAction
+from connections.models import Connection
+from connections.scopes import READ_ONLY
+from tests.connections.oauth_helpers import CLIENT_ID, api_get, authorize_url, consent, exchange, make_application
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sandbox(settings):
+    settings.BANK_SANDBOX = True
+    settings.BANK_DEMO_DATA_ALLOWED = False  # sandbox money, not the demo's
+    return settings
+
+
+def make_test_customer(client: Client, developer) -> tuple[str, str]:
+    client.force_login(developer)
+    page = client.post("/developers/test-customers/")
+    assert page.status_code == 200, page.content[:300]
+    html = page.content.decode()
+    username = re.search(r"<dt>Username</dt><dd><code>([^<]+)</code>", html).group(1)
+    password = re.search(r'<code class="secret">([^<]+)</code>', html).group(1)
+    assert page["Cache-Control"].startswith("max-age=0") and "no-store" in page["Cache-Control"]
+    return username, password
+
+
+def test_a_developer_makes_a_test_customer_with_demo_money(sandbox, alice, django_user_model):
+    client = Client()
+    username, password = make_test_customer(client, alice)
+
+    customer = django_user_model.objects.get(username=username)
+    assert SandboxCustomer.objects.get(customer=customer).developer == alice
+    accounts = {a.type: a for a in MonetaryAccount.objects.filter(owner=customer)}
+    assert accounts[AccountType.BANK].balance == Decimal("1000.00")
+    assert accounts[AccountType.SAVINGS].balance == Decimal("0.00")
+    assert AuditEvent.objects.filter(
+        action=AuditAction.SANDBOX_CUSTOMER_CREATED, actor=alice, customer=customer
+    ).exists()
+    assert username in client.get("/developers/").content.decode()
+    # The password works, and the bank never shows it again.
+    login = Client().post("/accounts/login/", {"username": username, "password": password})
+    assert login.status_code == 302, login.content[:300]
+    assert password not in client.get("/developers/").content.decode()
+
+
+def test_test_customers_are_limited_and_make_none_themselves(sandbox, alice, django_user_model):
+    client = Client()
+    for _ in range(SANDBOX_CUSTOMERS_MAX):
+        username, _password = make_test_customer(client, alice)
+    refused = client.post("/developers/test-customers/", follow=True)
+    assert f"You have {SANDBOX_CUSTOMERS_MAX} test customers" in refused.content.decode()
+    assert SandboxCustomer.objects.filter(developer=alice).count() == SANDBOX_CUSTOMERS_MAX
+
+    test_client = Client()
+    test_client.force_login(django_user_model.objects.get(username=username))
+    assert "cannot make test customers" in test_client.post("/developers/test-customers/", follow=True).content.decode()
+
+
+def test_without_the_sandbox_there_are_no_test_customers(alice):
+    client = Client()
+    client.force_login(alice)
+    assert "Make a test customer" not in client.get("/developers/").content.decode()
+    assert client.post("/developers/test-customers/").status_code == 404
+    assert not SandboxCustomer.objects.exists()
+
+
+def test_a_test_customer_grants_an_unreviewed_app_a_money_scope_and_it_moves_money(sandbox, alice, django_user_model):
+    make_application(verified=False, allowed_scopes=" ".join(READ_ONLY))
+    username, _password = make_test_customer(Client(), alice)
+    tester = django_user_model.objects.get(username=username)
+    main, savings = MonetaryAccount.objects.filter(owner=tester).order_by("id")
+
+    client = Client()
+    auth = consent(client, tester, scope="accounts:read payments:internal")
+    token = exchange(client, auth).json()
+    assert set(token["scope"].split()) == {"accounts:read", "payments:internal"}
+    client.logout()
+    paid = client.post(
+        f"/api/v1/monetary-accounts/{main.pk}/payments/",
+        {
+            "amount": {"value": "25.00", "currency": "EUR"},
+            "counterparty_alias": {"type": "IBAN", "value": savings.iban, "name": "Test Customer"},
+            "description": "Sandbox saving",
+        },
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token['access_token']}",
+    )
+    assert paid.status_code == 201, paid.content
+
+    # Turned off, the sandbox's grants beyond the app's allowed scopes stop at the next call.
+    sandbox.BANK_SANDBOX = False
+    again = client.post(
+        f"/api/v1/monetary-accounts/{main.pk}/payments/",
+        {
+            "amount": {"value": "1.00", "currency": "EUR"},
+            "counterparty_alias": {"type": "IBAN", "value": savings.iban, "name": "Test Customer"},
+        },
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {token['access_token']}",
+    )
+    assert again.status_code == 403
+    assert api_get(client, "/api/v1/monetary-accounts/", token["access_token"]).status_code == 200
+
+
+def test_a_real_customer_in_the_sandbox_grants_only_what_staff_allowed(sandbox, alice, account_for):
+    make_application(verified=True, allowed_scopes=" ".join(READ_ONLY))
+    account_for(alice)
+    client = Client()
+    client.force_login(alice)
+
+    page = client.get(authorize_url(client_id=CLIENT_ID, challenge="x" * 43, scope="accounts:read payments:internal"))
+
+    assert page.status_code == 400
+    html = page.content.decode()
+    assert "invalid_scope" in html and "payments:internal" in html and "test customers" in html
+    assert not Connection.objects.exists()
+    assert AuditEvent.objects.filter(action=AuditAction.OAUTH_REFUSED).exists()
+    # What staff allowed is still granted as usual.
+    auth = consent(client, alice, scope="accounts:read")
+    assert exchange(client, auth).json()["scope"] == "accounts:read"
