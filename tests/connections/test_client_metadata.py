@@ -244,7 +244,7 @@ def test_the_fapi_guide_is_public_linked_and_its_python_is_valid(client, alice):
 
     html = page.content.decode()
     assert page.status_code == 200 and "<h1>Connecting a FAPI 2.0 app</h1>" in html
-    blocks = re.findall(r'<pre><code class="language-python">(.*?)</code></pre>', html, re.S)
+    blocks = re.findall(r'<pre tabindex="0"><code class="language-python">(.*?)</code></pre>', html, re.S)
     assert len(blocks) >= 6
     for block in blocks:
         ast.parse(unescape(block))  # every snippet can be copied as it is
