@@ -311,6 +311,10 @@ class Connection(models.Model):
 
     objects = ConnectionQuerySet.as_manager()
 
+    # The ids of the accounts it shares that are still the customer's own, when read for this
+    # request (connections.selectors.shared_account_ids); never stored, never kept across requests.
+    shared_ids: frozenset[int] | None = None
+
     # Recording "last used" at most this often keeps a write off almost every API request.
     LAST_USED_RESOLUTION = timedelta(minutes=1)
 

@@ -40,20 +40,26 @@ def shared_accounts(*, connection: Connection) -> QuerySet[MonetaryAccount]:
     return accounts_of(customer=connection.user).filter(connections=connection)
 
 
+def shared_account_ids(*, connection: Connection) -> frozenset[int]:
+    """The ids of `shared_accounts`: loaded with the API's token in the same query
+    (`connections.oauth.access`), or read now."""
+    if connection.shared_ids is None:
+        connection.shared_ids = frozenset(shared_accounts(connection=connection).values_list("pk", flat=True))
+    return connection.shared_ids
+
+
 def shared_account(*, connection: Connection, account_id: int) -> MonetaryAccount | None:
-    return shared_accounts(connection=connection).filter(pk=account_id).first()
+    if account_id not in shared_account_ids(connection=connection):
+        return None
+    return MonetaryAccount.objects.filter(pk=account_id).first()
 
 
 def is_account_shared(*, connection: Connection, account_id: int) -> bool:
-    return shared_accounts(connection=connection).filter(pk=account_id).exists()
-
-
-def shared_account_ids(*, connection: Connection) -> frozenset[int]:
-    return frozenset(shared_accounts(connection=connection).values_list("pk", flat=True))
+    return account_id in shared_account_ids(connection=connection)
 
 
 def accounts_visible(*, connection: Connection) -> QuerySet[MonetaryAccount]:
-    return shared_accounts(connection=connection).prefetch_related(
+    return MonetaryAccount.objects.filter(pk__in=sorted(shared_account_ids(connection=connection))).prefetch_related(
         Prefetch("co_owners", queryset=CoOwner.objects.select_related("user"))
     )
 
@@ -61,9 +67,9 @@ def accounts_visible(*, connection: Connection) -> QuerySet[MonetaryAccount]:
 def _under_shared_account[M: (Payment, DraftPayment, RequestInquiry, RequestResponse)](
     rows: QuerySet[M], *, connection: Connection, account_id: int
 ) -> QuerySet[M]:
-    return rows.filter(
-        monetary_account_id=account_id, monetary_account__in=shared_accounts(connection=connection).values("pk")
-    )
+    if account_id not in shared_account_ids(connection=connection):
+        return rows.none()
+    return rows.filter(monetary_account_id=account_id)
 
 
 def payments_visible(*, connection: Connection, account_id: int) -> QuerySet[Payment]:
@@ -90,7 +96,7 @@ def request_responses_visible(*, connection: Connection, account_id: int) -> Que
 def cards_visible(*, connection: Connection) -> QuerySet[Card]:
     """The customer's cards whose primary account is shared with the app."""
     return Card.objects.filter(
-        owner_id=connection.user_id, primary_account__in=shared_accounts(connection=connection).values("pk")
+        owner_id=connection.user_id, primary_account__in=sorted(shared_account_ids(connection=connection))
     )
 
 

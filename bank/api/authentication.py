@@ -1,8 +1,8 @@
 """API authentication: the toolkit's bearer-token check, DPoP-bound tokens (RFC 9449), and the
 connection behind the token.
 
-The validator refuses tokens of revoked or expired connections, blocked customers and suspended
-apps (one query: token, app, user and connection together). A token bound to a DPoP key is accepted
+A token of a revoked or expired connection, or of a blocked customer, is refused (one query: token,
+app, customer, connection and the connection's shared account ids together). A token bound to a DPoP key is accepted
 only as `Authorization: DPoP <token>` with a fresh proof of that key for this very request; sent as
 `Bearer` it is refused. Refusals answer 401 with the RFC's `WWW-Authenticate` challenge.
 """
@@ -11,14 +11,13 @@ from typing import NoReturn
 
 from django.contrib.auth.models import User
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
-from oauth2_provider.oauth2_backends import get_oauthlib_core
-from oauthlib.common import Request as OAuthRequest
 from rest_framework import exceptions
 from rest_framework.request import Request
 
 from bank.core.errors import ErrorCode
 from connections.keys import ALGORITHMS
 from connections.models import AccessToken, Connection
+from connections.oauth.access import access_token_load, access_token_refusal
 from connections.oauth.dpop import ProofRefused, proof_verify
 from connections.services.authorization import oauth_refusal_record
 from connections.services.connections import connection_touch
@@ -39,41 +38,37 @@ def request_customer(request: Request) -> User:
 
 
 class ConnectionAuthentication(OAuth2Authentication):
+    """The toolkit's authentication class (drf-spectacular documents the scheme from it), with the
+    token read and checked in one query of its own (`connections.oauth.access`): no oauthlib request
+    is built for an API call."""
+
     def authenticate(self, request: Request) -> tuple[User, AccessToken] | None:
         scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() == "dpop":
-            token = self._dpop_token(request, credentials.strip())
+        scheme, credentials = scheme.lower(), credentials.strip()
+        if scheme not in ("bearer", "dpop"):
+            return None  # no credentials: the permission answers 401 not_authenticated
+        token = access_token_load(credentials) if credentials else None
+        refusal = access_token_refusal(token, url=request.build_absolute_uri(request.path))
+        if scheme == "dpop":
+            if refusal:
+                self._refuse(request, None, "invalid_token", refusal)
+            assert token is not None
+            self._check_dpop_proof(request, token, credentials)
         else:
-            result = super().authenticate(request)
-            if result is None:
-                if scheme.lower() == "bearer":
-                    error = getattr(request, "oauth2_error", {}) or {}
-                    raise exceptions.AuthenticationFailed(
-                        error.get("error_description") or "The access token is invalid, expired or revoked.",
-                        code=ErrorCode.INVALID_TOKEN,
-                    )
-                return None
-            _, token = result
-            assert isinstance(token, AccessToken)
+            if refusal:
+                setattr(request, "oauth2_error", {"error": "invalid_token", "error_description": refusal})  # noqa: B010
+                raise exceptions.AuthenticationFailed(refusal, code=ErrorCode.INVALID_TOKEN)
+            assert token is not None
             if token.dpop_jkt:
                 self._refuse(
                     request, token, "invalid_token", "This token is DPoP-bound: send it as DPoP, with a proof."
                 )
         assert token.connection is not None and token.user is not None
-        # The connection's customer is the token's: no second load of the same user.
-        token.connection.user = token.user
         connection_touch(token.connection)
         return token.user, token
 
-    def _dpop_token(self, request: Request, credentials: str) -> AccessToken:
-        """A DPoP-bound token and a proof, for this method and URL, of the key it is bound to."""
-        checked = OAuthRequest(request.build_absolute_uri(), request.method or "GET", None, {})
-        if not credentials or not get_oauthlib_core().server.request_validator.validate_bearer_token(
-            credentials, [], checked
-        ):
-            why = (getattr(checked, "oauth2_error", None) or {}).get("error_description")
-            self._refuse(request, None, "invalid_token", why or "The access token is invalid, expired or revoked.")
-        token: AccessToken = checked.access_token
+    def _check_dpop_proof(self, request: Request, token: AccessToken, credentials: str) -> None:
+        """A proof, for this method and URL, of the key the token is bound to."""
         if not token.dpop_jkt:
             self._refuse(request, token, "invalid_token", "This token is not DPoP-bound: send it as Bearer.")
         proof = request.headers.get("DPoP")
@@ -90,7 +85,6 @@ class ConnectionAuthentication(OAuth2Authentication):
             self._refuse(request, token, exc.error, exc.description)
         if verified.jkt != token.dpop_jkt:
             self._refuse(request, token, "invalid_token", "The DPoP proof is signed with another key than the token's.")
-        return token
 
     @staticmethod
     def _refuse(request: Request, token: AccessToken | None, error: str, description: str) -> NoReturn:

@@ -10,7 +10,6 @@ from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import QuerySet
 from django.http import Http404
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import IsAuthenticated
@@ -57,7 +56,7 @@ class ConnectedViewSet[M: models.Model](viewsets.GenericViewSet[M]):
 
     permission_classes = [HasActionScopes]
     pagination_class = NewestFirstCursorPagination
-    filter_backends = [DjangoFilterBackend]
+    filter_backends = [filters.FilterBackend]
     metadata_class = None  # no OPTIONS: it would be an undeclared action
     required_scopes_by_action: dict[str, Alternatives] = {}
     lookup_value_regex = "[0-9]+"

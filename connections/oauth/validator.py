@@ -42,6 +42,7 @@ from connections.models import (
 )
 from connections.services.connections import connection_revoke
 
+from .access import access_token_load, access_token_refusal
 from .client_auth import ASSERTION_TYPE, AssertionCheck, AssertionRefused, assertion_client_id, assertion_verify
 
 type TokenDict = dict[str, str | int]
@@ -162,30 +163,24 @@ class BankOAuth2Validator(OAuth2Validator):
     # --- resource server side: bearer tokens --------------------------------------------------
 
     def _load_access_token(self, token: str) -> AccessToken | None:
-        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
-        return (
-            AccessToken.objects.select_related("application", "user", "connection")
-            .filter(token_checksum=checksum)
-            .first()
-        )
+        return access_token_load(token)
 
     def validate_bearer_token(self, token: str, scopes: list[str], request: Request) -> bool:
-        if not super().validate_bearer_token(token, scopes, request):
-            if token and getattr(request, "access_token", None) is None:  # no such token (any more)
-                _invalid_token(
-                    request,
-                    "Unknown access token: it was never issued, was replaced by a refresh, or its connection "
-                    "ended (the refresh token then says why).",
-                )
+        """The API's own rule (`connections.oauth.access`), for anything that asks oauthlib."""
+        access_token = access_token_load(token) if token else None
+        refusal = access_token_refusal(access_token, url=(getattr(request, "uri", None) or "").split("?")[0])
+        if refusal or access_token is None:
+            _invalid_token(request, refusal)
             return False
-        access_token: AccessToken = request.access_token
-        connection = access_token.connection
-        if connection is None or not connection.is_active:
-            _invalid_token(request, connection.ended_description() if connection else "This token has no connection.")
+        if not access_token.allow_scopes(scopes):
+            request.oauth2_error = OrderedDict(
+                [("error", "insufficient_scope"), ("error_description", "The token lacks a scope this needs.")]
+            )
             return False
-        if access_token.user is None or not access_token.user.is_active:
-            _invalid_token(request, "The bank has blocked this customer's access.")
-            return False
+        request.client = access_token.application
+        request.user = access_token.user
+        request.scopes = list(access_token.scopes)
+        request.access_token = access_token
         return True
 
     # --- authorization codes ------------------------------------------------------------------

@@ -121,6 +121,7 @@ def connection_account_open(
         connection=connection,
     )
     connection.accounts.add(account)
+    connection.shared_ids = None  # this request's app sees the new account too
     _connection_event(EventType.CONNECTION_ACCOUNTS_CHANGED, connection)
     return account
 
