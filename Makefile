@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint lint-schema typecheck check migrate clean demo-app bench bench-token bench-fapi bench-callbacks bench-lists storm screenshots
+.PHONY: run test test-fast lint lint-schema typecheck check migrate clean demo-app bench bench-api bench-token bench-fapi bench-callbacks bench-lists storm screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "Python 3.12 or newer is needed (see .python-version)")'
@@ -37,8 +37,14 @@ demo-app: $(EXAMPLE)/.venv/.installed
 bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.suite
+	$(BIN)/python -m bench.api_floor
 	$(BIN)/python -m bench.fapi
 	$(BIN)/python -m bench.callbacks
+
+# The API's reads against a minimal Django + DRF (+ toolkit) app of its own (bench/minimal/).
+bench-api: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.api_floor
 
 bench-token: $(STAMP)
 	$(BIN)/python -m bench.token_endpoint
