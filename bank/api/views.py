@@ -484,7 +484,7 @@ class MeView(APIView):
 class NotificationFilterViewSet(
     mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.DestroyModelMixin, ConnectedViewSet[NotificationFilter]
 ):
-    """Callbacks (SPEC §9): the app is called at `notification_target` when something of `category`
+    """Callbacks: the app is called at `notification_target` when something of `category`
     changes for this customer, instead of polling. Each call is a signed POST (Standard Webhooks:
     `webhook-id`, `webhook-timestamp`, `webhook-signature` with the app's signing secret from
     /developers/) of `{"id", "type", "created", "data"}`, `data` being the object as this API returns

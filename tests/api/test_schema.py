@@ -2,6 +2,7 @@
 are served from the bank itself, and Schemathesis finds no 500 and no response outside the schema."""
 
 import io
+import json
 import os
 
 import pytest
@@ -62,6 +63,14 @@ def test_every_operation_names_its_scopes_and_problem_responses(schema_document)
     scopes = schema_document["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"]["scopes"]
     assert "payments:internal" in scopes and "cards:link" in scopes
     assert views.PaymentViewSet.required_scopes_by_action["create"] == [["payments:internal"]]
+
+
+def test_the_public_contract_speaks_to_integrators_not_to_us(schema_document):
+    """No internal wording (our spec's section numbers, internal notes) in what integrators read."""
+    text = json.dumps(schema_document)
+    assert "SPEC" not in text and "§" not in text.replace("RFC 9457 §", "")
+    for guide in (django_settings.BASE_DIR / "docs" / "guides").glob("*.md"):
+        assert "SPEC" not in guide.read_text(), guide.name
 
 
 def test_the_docs_page_is_served_with_its_own_assets():
