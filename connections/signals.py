@@ -11,13 +11,14 @@ from .models import AccessToken
 
 def _token_issued(sender: object, request: HttpRequest, token: AccessToken, **kwargs: object) -> None:
     grant_type = request.POST.get("grant_type", "") if hasattr(request, "POST") else ""
+    # The customer and the connection in one query (the application goes by its id).
+    token = AccessToken.objects.select_related("user", "connection").get(pk=token.pk)
     audit_record(
         action=AuditAction.TOKEN_REFRESHED if grant_type == "refresh_token" else AuditAction.TOKEN_ISSUED,
         actor=None,
         actor_type=ActorType.APP,
         customer=token.user,
         connection=token.connection,
-        application=token.application,
         data={"scope": token.scope, "expires": token.expires.isoformat()},
     )
 

@@ -248,7 +248,28 @@ class BankOAuth2Validator(OAuth2Validator):
         request.scopes = grant.scope.split(" ")
         request.user = grant.user
         request.connection = grant.connection
+        request.redeemed_grant = grant
         return True
+
+    # oauthlib asks for the code's PKCE challenge and redirect URI after validate_code: from the row
+    # it locked and claimed, not from three more queries.
+
+    def _redeemed_grant(self, code: str, request: Request, client: Application) -> Grant:
+        grant: Grant | None = getattr(request, "redeemed_grant", None)
+        if grant is None or grant.application_id != client.pk:
+            return Grant.objects.get(code=code, application=client)
+        return grant
+
+    def get_code_challenge(self, code: str, request: Request) -> str | None:
+        return self._redeemed_grant(code, request, request.client).code_challenge or None
+
+    def get_code_challenge_method(self, code: str, request: Request) -> str | None:
+        return self._redeemed_grant(code, request, request.client).code_challenge_method or None
+
+    def confirm_redirect_uri(
+        self, client_id: str, code: str, redirect_uri: str, client: Application, request: Request, *args: object
+    ) -> bool:
+        return bool(self._redeemed_grant(code, request, client).redirect_uri_allowed(redirect_uri))
 
     def invalidate_authorization_code(
         self, client_id: str, code: str, request: Request, *args: object, **kwargs: object
@@ -264,7 +285,11 @@ class BankOAuth2Validator(OAuth2Validator):
         # refresh waits on the row lock until the first has committed its rotation.
         checksum = hashlib.sha256(refresh_token.encode("utf-8")).hexdigest()
         live_on_arrival = RefreshToken.objects.filter(token_checksum=checksum, revoked__isnull=True).exists()
-        rows = list(RefreshToken.objects.select_for_update().filter(token_checksum=checksum))
+        rows = list(
+            RefreshToken.objects.select_for_update(of=("self",))
+            .select_related("connection")
+            .filter(token_checksum=checksum)
+        )
         if live_on_arrival and rows and all(row.revoked is not None for row in rows):
             # It was live when this request arrived and a parallel request rotated it meanwhile:
             # that one won. This one gets nothing, and the race is not taken for a stolen token's
@@ -289,7 +314,8 @@ class BankOAuth2Validator(OAuth2Validator):
                 "This refresh token was already used. A used refresh token presented again is taken as "
                 "stolen: the connection has ended and its tokens are revoked. Ask the customer to connect again.",
             )
-        connection: Connection | None = request.refresh_token_instance.connection
+        connection_id = request.refresh_token_instance.connection_id
+        connection: Connection | None = ended if ended is not None and ended.pk == connection_id else None
         if connection is None or not connection.is_active:
             raise _refused(request, "invalid_grant", "This refresh token has no live connection.")
         if not client.is_usable(request):
