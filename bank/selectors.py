@@ -15,7 +15,8 @@ from typing import NotRequired, TypedDict
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.db.models import Case, F, Q, QuerySet, Value, When
+from django.db import models
+from django.db.models import Case, F, Func, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 from schwifty import IBAN
 from schwifty.exceptions import SchwiftyException
@@ -215,12 +216,25 @@ def pending_invitations(*, customer: User) -> QuerySet[CoOwner]:
     )
 
 
+def _count[M: models.Model](rows: QuerySet[M]) -> "Subquery[models.IntegerField[int, int]]":
+    """COUNT(*) of `rows` as a scalar subquery (no GROUP BY: one row, whatever the rows)."""
+    counted = rows.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")[:1]
+    return Subquery(counted, output_field=models.IntegerField())
+
+
 def waiting_for(*, customer: User) -> Waiting:
-    return Waiting(
-        drafts=pending_drafts(customer=customer).count(),
-        requests=pending_responses(customer=customer).count(),
-        invitations=pending_invitations(customer=customer).count(),
+    """What waits for the customer (every page's header): three counts in one query."""
+    counts = (
+        get_user_model()
+        .objects.filter(pk=customer.pk)
+        .values(
+            drafts=_count(pending_drafts(customer=customer)),
+            requests=_count(pending_responses(customer=customer)),
+            invitations=_count(CoOwner.objects.filter(user=customer, status=CoOwnerStatus.PENDING)),
+        )
+        .get()
     )
+    return Waiting(**counts)
 
 
 def recent_payments(*, customer: User, limit: int = 10) -> QuerySet[Payment]:

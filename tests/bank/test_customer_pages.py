@@ -1,12 +1,17 @@
 """The customer's own acts: approving drafts with a password step-up, answering payment requests and
 joint-account invitations, the home page's waiting count, and the public help page."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from bank.models import CoOwner, CoOwnerStatus, DraftPayment, DraftStatus, Payment, RequestResponse, RequestStatus
+from bank.selectors import Waiting, waiting_for
 from bank.services.drafts import draft_payment_create
 from bank.services.payment_requests import request_inquiry_create
 from connections import scopes
@@ -161,14 +166,20 @@ def test_reject_a_request_and_others_cannot_touch_it(client, alice, bob, main, a
     assert "Rejected" in client.get("/payment-requests/").content.decode().split("Sent by you")[1]
 
 
-def test_home_counts_what_waits_and_links_to_it(client, alice, main, asked):
+def test_home_counts_what_waits_and_links_to_it(client, alice, bob, main, asked):
     make_draft(alice, main, "1.00")
+    expired = make_draft(alice, main, "2.00")
+    DraftPayment.objects.filter(pk=expired.pk).update(expires_at=timezone.now() - timedelta(minutes=1))
+    make_account(bob, type="JOINT", description="Household", co_owner_email="alice@example.com")
 
     html = client.get("/").content.decode()
 
-    assert "2 waiting" in html
+    assert "3 waiting" in html
     assert '<a href="/draft-payments/">1 draft payment to approve</a>' in html
     assert '<a href="/payment-requests/">1 payment request to answer</a>' in html
+    with CaptureQueriesContext(connection) as counting:  # every page's header: one query for all three
+        assert waiting_for(customer=alice) == Waiting(drafts=1, requests=1, invitations=1)
+    assert len(counting) == 1
 
 
 def test_joint_account_invitations_are_answered_on_home(client, alice, bob, main):
