@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint lint-schema typecheck check migrate clean demo-app bench bench-api bench-token bench-fapi bench-callbacks bench-lists storm screenshots
+.PHONY: run test test-fast lint lint-schema typecheck check migrate clean demo-app bench bench-api bench-soak bench-token bench-fapi bench-callbacks bench-lists storm screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "Python 3.12 or newer is needed (see .python-version)")'
@@ -45,6 +45,11 @@ bench: $(STAMP)
 bench-api: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.api_floor
+
+# Memory per worker after each kind of load, and its slope over 10 minutes of mixed traffic.
+bench-soak: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.soak --minutes 10
 
 bench-token: $(STAMP)
 	$(BIN)/python -m bench.token_endpoint

@@ -2,9 +2,9 @@
 connection behind the token.
 
 A token of a revoked or expired connection, or of a blocked customer, is refused (one query: token,
-app, customer, connection and the connection's shared account ids together). A token bound to a DPoP key is accepted
-only as `Authorization: DPoP <token>` with a fresh proof of that key for this very request; sent as
-`Bearer` it is refused. Refusals answer 401 with the RFC's `WWW-Authenticate` challenge.
+app, customer, connection and the connection's shared account ids together). A token bound to a
+DPoP key is accepted only as `Authorization: DPoP <token>` with a fresh proof of that key for this
+very request; sent as `Bearer` it is refused. Refusals answer 401 with the RFC's `WWW-Authenticate` challenge.
 """
 
 from typing import NoReturn

@@ -111,6 +111,12 @@ def _statement() -> _Statement:
 def access_token_load(raw: str) -> AccessToken | None:
     """The token with its application, customer and connection, the connection's shared account ids
     in `connection.shared_ids`; None for a token the bank does not know."""
+    if database.vendor != "postgresql":  # SQLite (`make run` without DATABASE_URL): the ORM, no ARRAY()
+        return (
+            AccessToken.objects.select_related("application", "user", "connection__user")
+            .filter(token_checksum=token_checksum(raw))
+            .first()
+        )
     statement = _statement()
     with database.cursor() as cursor:
         cursor.execute(statement.sql, [CoOwnerStatus.ACCEPTED, token_checksum(raw)])

@@ -8,7 +8,6 @@ chooses the accounts the app will see, which become the Connection.
 
 import base64
 import binascii
-import hashlib
 import json
 from typing import cast
 from urllib.parse import unquote_plus, urlencode, urlsplit
@@ -49,6 +48,7 @@ from connections import scopes as scope_table
 from connections.forms import ConsentForm
 from connections.keys import ALGORITHMS
 from connections.models import AccessToken, Application, Connection
+from connections.oauth.access import token_checksum
 from connections.oauth.client_auth import AssertionRefused, assertion_client_id
 from connections.oauth.dpop import ProofRefused, is_thumbprint, proof_verify
 from connections.oauth.par import PushRefused, pushed_parameters
@@ -320,10 +320,6 @@ def oauth_error(status: int, error: str, description: str, **headers: str) -> Js
     for name, value in headers.items():
         response[name] = value
     return response
-
-
-def token_checksum(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def claimed_client_id(request: HttpRequest) -> str:

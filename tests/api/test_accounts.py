@@ -187,6 +187,7 @@ def test_each_action_needs_its_scope(alice, connect):
     assert MonetaryAccount.objects.count() == 1
 
 
+@pytest.mark.postgres  # the token and the shared account ids in one query (ARRAY) on PostgreSQL
 def test_list_and_detail_cost_at_most_three_queries(alice, bob, connect):
     make_account(bob)
     accounts = [make_account(alice, balance=Decimal(i), description=f"A{i}") for i in range(1, 6)]

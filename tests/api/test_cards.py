@@ -180,6 +180,7 @@ def test_order_a_card(alice, setup, connect):
     )
 
 
+@pytest.mark.postgres  # the token and the shared account ids in one query (ARRAY) on PostgreSQL
 def test_card_reads_cost_at_most_three_queries(alice, setup, connect):
     main, _other, card = setup
     for _ in range(5):

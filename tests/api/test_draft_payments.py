@@ -198,6 +198,7 @@ def test_scopes_and_accounts(alice, bob, main, connect):
     )
 
 
+@pytest.mark.postgres  # the token and the shared account ids in one query (ARRAY) on PostgreSQL
 def test_list_costs_at_most_three_queries_however_many_drafts_and_entries(alice, main, connect):
     app = connect(alice, scopes=["draft_payments:write", "draft_payments:read"], accounts=[main])
     path = f"/api/v1/monetary-accounts/{main.pk}/draft-payments/"

@@ -149,6 +149,7 @@ def test_filters_by_date_amount_and_direction(alice, accounts, connect):
     assert out_of_range.json()["errors"][0]["field"] == "created_before"
 
 
+@pytest.mark.postgres  # the token and the shared account ids in one query (ARRAY) on PostgreSQL
 def test_list_costs_two_queries_however_many_rows(alice, accounts, connect):
     main, savings = accounts
     app = connect(alice, scopes=["payments:read"], accounts=[main])

@@ -368,6 +368,7 @@ def test_revoked_connection_tokens_answer_401_and_refresh_fails(client, app, cus
     assert not AccessToken.objects.exists() and not RefreshToken.objects.filter(revoked__isnull=True).exists()
 
 
+@pytest.mark.postgres  # the token and the shared account ids in one query (ARRAY) on PostgreSQL
 def test_last_used_is_recorded_without_a_write_per_request(client, app, customer, django_assert_num_queries):
     body = tokens_for(client, customer)
     api_get(client, "/api/v1/me/", body["access_token"])
