@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint lint-schema typecheck check migrate clean demo-app bench bench-api bench-soak bench-token bench-fapi bench-callbacks bench-lists storm screenshots
+.PHONY: run test test-fast lint lint-schema typecheck check migrate clean demo-app bench bench-api bench-soak bench-replica bench-token bench-fapi bench-callbacks bench-lists storm screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "Python 3.12 or newer is needed (see .python-version)")'
@@ -50,6 +50,12 @@ bench-api: $(STAMP)
 bench-soak: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.soak --minutes 10
+
+# Read throughput with and without the read replica (makes one on 5433 first: tools/replica/start).
+bench-replica: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	tools/replica/start
+	$(BIN)/python -m bench.replica
 
 bench-token: $(STAMP)
 	$(BIN)/python -m bench.token_endpoint

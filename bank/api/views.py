@@ -6,6 +6,8 @@ comes from `connections.selectors`, which starts from the token's connection: an
 object, or anything under an account that was not shared, is a 404.
 """
 
+from contextlib import ExitStack
+
 from django.contrib.auth.models import User
 from django.db import models
 from django.db.models import QuerySet
@@ -18,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bank.core.errors import ErrorCode, PermissionDenied, ValidationFailed
+from bank.core.replica import replica_reads
 from bank.models import Card, DraftPayment, DraftStatus, MonetaryAccount, Payment, RequestInquiry, RequestResponse
 from bank.services.cards import card_order, card_update
 from bank.services.drafts import draft_payment_cancel, draft_payment_create
@@ -87,7 +90,18 @@ class ConnectedViewSet[M: models.Model](viewsets.GenericViewSet[M]):
             )
         return account
 
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        """The token, the scopes and the rate limit are checked on the primary; then a list or a
+        detail reads from the replica, if there is one (bank.core.replica)."""
+        super().initial(request, *args, **kwargs)
+        if request.method in ("GET", "HEAD"):
+            self._replica = ExitStack()
+            self._replica.enter_context(replica_reads(customer_id=self.customer.pk))
+
     def finalize_response(self, request: Request, response: Response, *args: object, **kwargs: object) -> Response:
+        replica: ExitStack | None = getattr(self, "_replica", None)
+        if replica is not None:
+            replica.close()
         # What the app read shows on the customer's connection page (recorded at most once a minute).
         if request.method == "GET" and status.is_success(response.status_code) and request.auth is not None:
             account_pk = kwargs.get("account_pk")

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from bank.core.errors import DomainError, NotFound
 from bank.core.http import AuthenticatedHttpRequest, see_other
+from bank.core.replica import replica_reads
 from bank.selectors import accounts_of, passkeys_of, pending_invitations, recent_payments, security_events_of
 from bank.services.accounts import co_owner_answer
 from connections.selectors import active_connections_of
@@ -19,17 +20,18 @@ from connections.selectors import active_connections_of
 @never_cache
 def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     customer = request.user
-    return render(
-        request,
-        "bank/home.html",
-        {
-            "accounts": accounts_of(customer=customer).order_by("id"),
-            "payments": recent_payments(customer=customer),
-            "invitations": pending_invitations(customer=customer),
-            "connected_apps": active_connections_of(customer=customer).count(),
-            "security_events": security_events_of(customer=customer),
-        },
-    )
+    with replica_reads(customer_id=customer.pk):
+        return render(
+            request,
+            "bank/home.html",
+            {
+                "accounts": accounts_of(customer=customer).order_by("id"),
+                "payments": recent_payments(customer=customer),
+                "invitations": pending_invitations(customer=customer),
+                "connected_apps": active_connections_of(customer=customer).count(),
+                "security_events": security_events_of(customer=customer),
+            },
+        )
 
 
 @login_required

@@ -12,6 +12,8 @@ PASSWORD_HASHERS = [
     "connections.hashers.ClientSecretHasher",
 ]
 BANK_DEMO_DATA_ALLOWED = True
+# Tests run in transactions a replica never sees: only the replica's own tests turn it on.
+REPLICA_READS = False
 BEARER_APPS_MAY_MOVE_MONEY = True  # the demo's bearer app, and the tests' bearer apps, move money
 CALLBACKS_ALLOW_LOOPBACK = True  # the tests' receivers listen on 127.0.0.1
 # Tasks run at once, in the process that enqueues them (after commit); the worker's own tests run

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from bank.core.errors import DomainError
 from bank.core.http import AuthenticatedHttpRequest, see_other
+from bank.core.replica import replica_reads
 from connections.forms import SharedAccountsForm
 from connections.models import RevokedBy
 from connections.selectors import (
@@ -26,14 +27,15 @@ from connections.services.connections import connection_revoke, connection_set_a
 @login_required
 @never_cache
 def connections_list(request: AuthenticatedHttpRequest) -> HttpResponse:
-    return render(
-        request,
-        "connections/list.html",
-        {
-            "connections": active_connections_of(customer=request.user),
-            "ended": ended_connections_of(customer=request.user).exists(),
-        },
-    )
+    with replica_reads(customer_id=request.user.pk):
+        return render(
+            request,
+            "connections/list.html",
+            {
+                "connections": active_connections_of(customer=request.user),
+                "ended": ended_connections_of(customer=request.user).exists(),
+            },
+        )
 
 
 @login_required
