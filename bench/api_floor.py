@@ -6,6 +6,9 @@ that a slow moment of the machine falls on all of them alike. Reports the median
     make bench-api          # about 3 minutes on 2 cores
     .venv/bin/python -m bench.api_floor --rounds 3 --duration 5 --payments 10000
 
+The DPoP-bound rows send a fresh proof with every request: proofs are signed before each run (they
+live 60 s), each wrk thread takes its own half, none is used twice (the bank refuses a replayed one).
+
 Floors, for the same rows and the same serializers and pagination:
 - DRF: a list view with no authentication, no permission, no throttle;
 - toolkit: the naive protection django-oauth-toolkit offers, `OAuth2Authentication` + `TokenHasScope`.
@@ -15,14 +18,53 @@ the customer, the shared accounts, the scope, the rate limit in Redis, the reque
 
 import argparse
 import statistics
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from bench.common import bank_server, fresh_database, machine, migrate, production_env, use_django
+from bench.fapi_client import Key, dpop_proof
 from bench.servers import BIN, free_port, running
 from bench.suite import Load, wrk
 
 REDIS_URL = "redis://127.0.0.1:6379/12"
+PROOFS_PER_RUN_SECOND = 1500  # more than any run serves, so that no request goes without a proof
+
+# Each wrk thread sends the proofs of its own lines of the file (args[1]), one per request.
+DPOP_SCRIPT = """
+local threads = 0
+function setup(thread) thread:set("id", threads); threads = threads + 1 end
+function init(args)
+  proofs, n, i = {}, 0, 0
+  for line in io.lines(args[1]) do
+    if n % tonumber(args[2]) == id then table.insert(proofs, line) end
+    n = n + 1
+  end
+end
+function request()
+  i = i + 1
+  wrk.headers["DPoP"] = proofs[i] or "exhausted"
+  return wrk.format("GET")
+end
+"""
+
+
+def dpop_load(url: str, token: str, key: "Key", *, duration: int) -> Load:
+    """wrk with a DPoP-bound token and a fresh proof per request, for the URL as the client knows it."""
+    htu = url.replace("http://", "https://")  # TLS ends at the proxy (X-Forwarded-Proto: https)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as proofs:
+        for _ in range(PROOFS_PER_RUN_SECOND * duration):
+            proofs.write(dpop_proof(key, htm="GET", htu=htu, token=token) + "\n")
+        proofs.flush()
+        return wrk(
+            url,
+            [f"Authorization: DPoP {token}"],
+            duration=duration,
+            connections=8,
+            lua=DPOP_SCRIPT,
+            lua_args=(proofs.name, "2"),
+        )
 
 
 @contextmanager
@@ -54,11 +96,19 @@ def main() -> None:
     )
     migrate(env)
     use_django(env)
-    from bench.seed import api_token, bench_customer, seed_transfers
+    from bench.seed import api_token, bench_application, bench_customer, seed_transfers
+    from bench.tokens import issue_token
+    from connections.services.connections import connection_grant
 
     user, source, target = bench_customer()
     seed_transfers(source, target, args.payments)
     bearer = f"Authorization: Bearer {api_token(user, [source, target])}"
+    dpop_key, reads = Key(), "accounts:read payments:read"
+    bound_app = bench_application(client_id="bench-dpop", scopes=reads)
+    bound_connection = connection_grant(
+        user=user, application=bound_app, scopes=reads.split(), accounts=[source, target]
+    )
+    bound = issue_token(bound_connection, lifetime=timedelta(hours=2), dpop_jkt=dpop_key.thumbprint)
 
     with bank_server(env, workers=2) as bank, minimal_server(env, workers=2) as minimal:
         endpoints = {
@@ -68,13 +118,21 @@ def main() -> None:
             "payments: DRF floor (minimal app)": (f"{minimal}/drf/payments/{source.pk}/", []),
             "payments: toolkit floor (minimal app)": (f"{minimal}/toolkit/payments/{source.pk}/", [bearer]),
             "payments: the bank (bearer)": (f"{bank}/api/v1/monetary-accounts/{source.pk}/payments/", [bearer]),
+            "accounts: the bank (DPoP-bound)": (f"{bank}/api/v1/monetary-accounts/", []),
+            "payments: the bank (DPoP-bound)": (f"{bank}/api/v1/monetary-accounts/{source.pk}/payments/", []),
         }
-        for url, headers in endpoints.values():  # warm every worker's connections and caches
-            wrk(url, headers, duration=1, connections=8)
+
+        def measure(name: str, url: str, headers: list[str], duration: int) -> Load:
+            if "DPoP" in name:
+                return dpop_load(url, bound, dpop_key, duration=duration)
+            return wrk(url, headers, duration=duration, connections=8)
+
+        for name, (url, headers) in endpoints.items():  # warm every worker's connections and caches
+            measure(name, url, headers, 1)
         rounds: dict[str, list[Load]] = {name: [] for name in endpoints}
         for _ in range(args.rounds):
             for name, (url, headers) in endpoints.items():
-                rounds[name].append(wrk(url, headers, duration=args.duration, connections=8))
+                rounds[name].append(measure(name, url, headers, args.duration))
 
     def median(name: str) -> Load:
         loads = rounds[name]

@@ -64,19 +64,33 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url: str, headers: list[str], *, duration: int, connections: int, body: str | None = None) -> Load:
+def wrk(
+    url: str,
+    headers: list[str],
+    *,
+    duration: int,
+    connections: int,
+    body: str | None = None,
+    lua: str | None = None,
+    lua_args: tuple[str, ...] = (),
+) -> Load:
+    """wrk's figures for `url`: a GET, a POST of `body` with a fresh Idempotency-Key per request, or
+    what the Lua script `lua` makes of each request (with `lua_args`)."""
     command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "10s"]
     for header in [BEHIND_TLS, *headers]:
         command += ["-H", header]
-    script = None
     if body is not None:
+        lua = f"wrk.method = 'POST'\nwrk.body = {json.dumps(body)}\n" + POST_SCRIPT
+        lua_args = (uuid.uuid4().hex[:8],)
+    script = None
+    if lua is not None:
         script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115
-        script.write(f"wrk.method = 'POST'\nwrk.body = {json.dumps(body)}\n" + POST_SCRIPT)
+        script.write(lua)
         script.close()
         command += ["-s", script.name]
     command.append(url)
-    if body is not None:
-        command += ["--", uuid.uuid4().hex[:8]]
+    if lua_args:
+        command += ["--", *lua_args]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if script:
         Path(script.name).unlink()
