@@ -66,7 +66,7 @@ def see_other(to: str, *args: int | str) -> HttpResponse:
 
 def problem_type(code: str) -> str:
     """The `type` URI of a problem: the bank's page that explains its code (RFC 9457 §3.1.1)."""
-    return settings.OAUTH2_ISSUER + reverse("problem-type", args=[code])
+    return settings.OAUTH2_ISSUER.rstrip("/") + reverse("problem-type", args=[code])
 
 
 TITLES = {
