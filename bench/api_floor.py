@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from bench.common import bank_server, fresh_database, machine, migrate, production_env, use_django
+from bench.common import bank_server, machine, seeded_bank
 from bench.fapi_client import Key, dpop_proof
 from bench.servers import BIN, free_port, running
 from bench.suite import Load, wrk
@@ -88,21 +88,12 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=10_000)
     args = parser.parse_args()
 
-    env = production_env(
-        fresh_database("bank_bench_api_floor"),
-        REDIS_URL=REDIS_URL,
-        API_RATE_PER_CONNECTION="10000000/min",
-        API_WRITE_RATE_PER_CONNECTION="10000000/min",
-    )
-    migrate(env)
-    use_django(env)
-    from bench.seed import api_token, bench_application, bench_customer, seed_transfers
+    seeded = seeded_bank("bank_bench_api_floor", redis_url=REDIS_URL, payments=args.payments)
+    env, user, source, target, bearer = seeded.env, seeded.user, seeded.source, seeded.target, seeded.bearer
+    from bench.seed import bench_application
     from bench.tokens import issue_token
     from connections.services.connections import connection_grant
 
-    user, source, target = bench_customer()
-    seed_transfers(source, target, args.payments)
-    bearer = f"Authorization: Bearer {api_token(user, [source, target])}"
     dpop_key, reads = Key(), "accounts:read payments:read"
     bound_app = bench_application(client_id="bench-dpop", scopes=reads)
     bound_connection = connection_grant(

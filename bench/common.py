@@ -9,8 +9,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import psycopg
@@ -96,3 +98,36 @@ def machine() -> str:
         f"django-oauth-toolkit {version('django-oauth-toolkit')}, gunicorn {version('gunicorn')}, "
         f"PostgreSQL {postgres}"
     )
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """A bank ready to measure: its settings, its database, the bench customer's two accounts and a
+    bearer token for both."""
+
+    env: dict[str, str]
+    database_url: str
+    user: Any
+    source: Any
+    target: Any
+    bearer: str  # the Authorization header
+
+
+def seeded_bank(database: str, *, redis_url: str, payments: int) -> Seeded:
+    """A fresh database under production settings (no API rate limit in the way), migrated, with the
+    bench customer and `payments` payments between their accounts; this process set up to match."""
+    database_url = fresh_database(database)
+    env = production_env(
+        database_url,
+        REDIS_URL=redis_url,
+        API_RATE_PER_CONNECTION="10000000/min",
+        API_WRITE_RATE_PER_CONNECTION="10000000/min",
+    )
+    migrate(env)
+    use_django(env)
+    from bench.seed import api_token, bench_customer, seed_transfers
+
+    user, source, target = bench_customer()
+    seed_transfers(source, target, payments)
+    bearer = f"Authorization: Bearer {api_token(user, [source, target])}"
+    return Seeded(env, database_url, user, source, target, bearer)

@@ -15,7 +15,7 @@ import time
 
 import psycopg
 
-from bench.common import bank_server, fresh_database, machine, migrate, production_env, use_django
+from bench.common import bank_server, machine, seeded_bank
 from bench.suite import Load, session_cookie, wrk
 
 REPLICA_PORT = 5433
@@ -46,21 +46,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5)
     args = parser.parse_args()
 
-    database_url = fresh_database("bank_bench_replica")
-    env = production_env(
-        database_url,
-        REDIS_URL="redis://127.0.0.1:6379/10",
-        API_RATE_PER_CONNECTION="10000000/min",
-        API_WRITE_RATE_PER_CONNECTION="10000000/min",
-    )
-    migrate(env)
-    use_django(env)
-    from bench.seed import api_token, bench_customer, seed_transfers
-
-    user, source, target = bench_customer()
-    seed_transfers(source, target, 10_000)
-    bearer = f"Authorization: Bearer {api_token(user, [source, target])}"
-    cookie = session_cookie(user)
+    seeded = seeded_bank("bank_bench_replica", redis_url="redis://127.0.0.1:6379/10", payments=10_000)
+    env, database_url, source, bearer = seeded.env, seeded.database_url, seeded.source, seeded.bearer
+    cookie = session_cookie(seeded.user)
     wait_for_replay(database_url, "bank_payment", 10_000)
 
     paths = {

@@ -16,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from bench.common import bank_server, fresh_database, machine, migrate, production_env, use_django
+from bench.common import bank_server, machine, seeded_bank
 from bench.suite import session_cookie, wrk
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -58,20 +58,9 @@ def main() -> None:
     parser.add_argument("--round", type=int, default=20, help="seconds of load between samples")
     args = parser.parse_args()
 
-    env = production_env(
-        fresh_database("bank_bench_soak"),
-        REDIS_URL=REDIS_URL,
-        API_RATE_PER_CONNECTION="10000000/min",
-        API_WRITE_RATE_PER_CONNECTION="10000000/min",
-    )
-    migrate(env)
-    use_django(env)
-    from bench.seed import api_token, bench_customer, seed_transfers
-
-    user, source, target = bench_customer()
-    seed_transfers(source, target, 10_000)
-    bearer = f"Authorization: Bearer {api_token(user, [source, target])}"
-    cookie = session_cookie(user)
+    seeded = seeded_bank("bank_bench_soak", redis_url=REDIS_URL, payments=10_000)
+    env, source, target, bearer = seeded.env, seeded.source, seeded.target, seeded.bearer
+    cookie = session_cookie(seeded.user)
     payment = json.dumps(
         {
             "amount": {"value": "0.01", "currency": "EUR"},
