@@ -11,7 +11,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
-from bank.core.errors import DomainError, ErrorCode, is_error_code
+from bank.core.errors import DomainError, ErrorCode
 from bank.core.http import FieldErrors, problem
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, object]) -> Res
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         codes = exc.get_codes()
         code = str(codes if isinstance(codes, str) else exc.default_code)
-        if not is_error_code(code):  # one of DRF's own codes that the bank does not name
+        if code not in ErrorCode:  # one of DRF's own codes that the bank does not name
             logger.error("Problem code %r is not an ErrorCode; answering %s", code, ErrorCode.INVALID)
             code = ErrorCode.INVALID
         body = problem(status_code=response.status_code, code=code, detail=str(detail))

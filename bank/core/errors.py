@@ -230,10 +230,6 @@ EXPLANATIONS: dict[ErrorCode, str] = {
 }
 
 
-def is_error_code(code: str) -> bool:
-    return code in ErrorCode._value2member_map_
-
-
 class DomainError(Exception):
     code: str = ErrorCode.INVALID
     status = 400

@@ -17,7 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from markdown_it import MarkdownIt
 
-from bank.core.errors import EXPLANATIONS, DomainError, ErrorCode, is_error_code
+from bank.core.errors import EXPLANATIONS, DomainError, ErrorCode
 from bank.core.http import AuthenticatedHttpRequest, see_other
 from bank.selectors import accounts_of, sandbox_customers_of
 from bank.services.customers import SANDBOX_CUSTOMERS_MAX, sandbox_customer_create
@@ -312,7 +312,7 @@ def problem_types(request: HttpRequest) -> HttpResponse:
 @require_GET
 def problem_type(request: HttpRequest, code: str) -> HttpResponse:
     """The page that a problem's `type` URI opens."""
-    if not is_error_code(code):
+    if code not in ErrorCode:
         raise Http404("No such problem type.")
     explanation = _inline(EXPLANATIONS[ErrorCode(code)])
     return render(request, "connections/problem.html", {"code": code, "explanation": explanation})

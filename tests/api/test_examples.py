@@ -13,7 +13,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from bank.api import examples
-from bank.core.errors import is_error_code
+from bank.core.errors import ErrorCode
 from bank.models import AccountType, MonetaryAccount
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +102,7 @@ def test_every_problem_example_is_a_real_problem(schema_document, demo):
     ]
     assert problems
     for problem in problems:
-        assert is_error_code(problem["code"])
+        assert problem["code"] in ErrorCode
         assert urlsplit(problem["type"]).path == reverse("problem-type", args=[problem["code"]])
         assert set(problem) == set(real)
 
