@@ -6,7 +6,9 @@ from django.test import Client
 
 from bank.models import AuditEvent
 from bank.vocabulary import AuditAction
-from connections.models import Application, Connection, RevokedBy
+from connections.models import Application, Connection, Delivery, RevokedBy
+from connections.services.callbacks import notification_filter_create
+from connections.tasks import outbox_relay
 from tests.connections.oauth_helpers import api_get, consent, exchange, make_application, refresh
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +91,30 @@ def test_staff_see_a_deleted_app_as_deleted_and_not_in_the_review_queue(connecte
     assert application.client_id not in live
     queue = admin_client.get("/admin/connections/awaitingreview/").content.decode()
     assert application.name not in queue
+
+
+def test_a_deleted_apps_callbacks_stop_and_its_name_is_free_again(connected, alice, bob):
+    application, _tokens = connected
+    listening = notification_filter_create(
+        connection=Connection.objects.get(), category="CONNECTION", target="https://app.example/hook"
+    )
+    developer = Client()
+    developer.force_login(bob)
+    developer.post(f"/developers/{application.pk}/delete/", {"name": application.name})
+
+    outbox_relay()  # what the scheduler does: the revocation's event finds no listener of the deleted app
+    assert not Delivery.objects.filter(application=application).exists()  # not even of its own revocation
+    listening.refresh_from_db()
+    assert listening.disabled_at is not None
+    # A verified app's name is reserved for it; once it is deleted, another app may take the name.
+    again = developer.post(
+        "/developers/new/",
+        {
+            "name": application.name,
+            "website": "https://app.example",
+            "redirect_uris": "https://app.example/cb",
+            "client_type": Application.CLIENT_CONFIDENTIAL,
+        },
+    )
+    assert again.status_code == 200
+    assert Application.objects.filter(name=application.name, deleted_at__isnull=True).exists()
