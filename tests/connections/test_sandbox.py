@@ -7,12 +7,16 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from bank.core.errors import PermissionDenied
 from bank.models import AccountType, AuditEvent, MonetaryAccount, SandboxCustomer
 from bank.services.customers import SANDBOX_CUSTOMERS_MAX
 from bank.vocabulary import AuditAction
 from connections.models import Connection
 from connections.scopes import READ_ONLY
+from connections.services.callbacks import notification_filter_create
+from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import CLIENT_ID, api_get, authorize_url, consent, exchange, make_application
+from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
 
@@ -129,3 +133,22 @@ def test_a_real_customer_in_the_sandbox_grants_only_what_staff_allowed(sandbox, 
     # What staff allowed is still granted as usual.
     auth = consent(client, alice, scope="accounts:read")
     assert exchange(client, auth).json()["scope"] == "accounts:read"
+
+
+def test_callbacks_follow_the_same_rule_as_the_api(sandbox, alice, django_user_model):
+    """A test customer's grant beyond the app's allowed scopes is heard by callbacks too; a real
+    customer's connection to the same app is not (nothing beyond what staff allowed reaches the app)."""
+    application = make_application(verified=False, allowed_scopes=" ".join(READ_ONLY))
+    username, _password = make_test_customer(Client(), alice)
+    tester = django_user_model.objects.get(username=username)
+    test_connection = connection_grant(
+        user=tester, application=application, scopes=["cards:link"], accounts=list(tester.owned_accounts.all())
+    )
+    real_connection = connection_grant(
+        user=alice, application=application, scopes=["cards:link"], accounts=[make_account(alice)]
+    )
+
+    heard = notification_filter_create(connection=test_connection, category="CARD", target="https://app.example/h")
+    assert heard.category == "CARD"
+    with pytest.raises(PermissionDenied):
+        notification_filter_create(connection=real_connection, category="CARD", target="https://app.example/h")
