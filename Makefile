@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint lint-schema typecheck check migrate clean demo-app bench bench-api bench-soak bench-replica bench-token bench-fapi bench-callbacks bench-lists storm screenshots
+.PHONY: run test test-fast lint lint-schema typecheck check migrate clean demo-app bench bench-api bench-soak bench-replica bench-token bench-fapi bench-callbacks bench-lists bench-transfers storm screenshots
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 12) and "Python 3.12 or newer is needed (see .python-version)")'
@@ -37,6 +37,7 @@ demo-app: $(EXAMPLE)/.venv/.installed
 bench: $(STAMP)
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench.suite
+	$(BIN)/python -m bench.transfers
 	$(BIN)/python -m bench.api_floor
 	$(BIN)/python -m bench.fapi
 	$(BIN)/python -m bench.callbacks
@@ -68,6 +69,11 @@ bench-callbacks: $(STAMP)
 
 bench-lists: $(STAMP)
 	$(BIN)/python -m bench.api_lists
+
+# Transfers in three shapes of contention against a bare locked transfer, and how long each holds the locks.
+bench-transfers: $(STAMP)
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m bench.transfers
 
 # The full money-integrity run: 10,000 transfers by 16 clients through two server processes.
 storm: $(STAMP)

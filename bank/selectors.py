@@ -6,8 +6,6 @@ Every selector takes keyword-only arguments and starts from the customer it is a
 another customer's row is never in the result.
 """
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -136,12 +134,6 @@ class ResolvedCounterparty:
     def of_account(cls, account: MonetaryAccount) -> "ResolvedCounterparty":
         """An account of the bank as a counterparty: its IBAN and its owner's name."""
         return cls(type=CounterpartyType.IBAN, value=account.iban, name=display_name(account.owner), account=account)
-
-    def relocked(self, locked: Mapping[int, MonetaryAccount]) -> "ResolvedCounterparty":
-        """The same counterparty, holding the row that the caller's transaction has locked."""
-        if self.account is None:
-            return self
-        return dataclasses.replace(self, account=locked[self.account.pk])
 
     @property
     def is_internal(self) -> bool:

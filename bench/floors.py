@@ -2,6 +2,7 @@
 a plain Django JSON view (no database), a plain DRF list view without authentication over the same
 payment rows, and a bare locked transfer (two row locks, two balance updates, nothing else)."""
 
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -44,19 +45,36 @@ def bare_transfer(request: HttpRequest, source: int, target: int) -> HttpRespons
 
 
 class QueryCountMiddleware:
-    """Adds X-Queries: how many SQL statements the request ran."""
+    """Adds X-Queries: how many SQL statements the request ran; and for a request that locked account
+    rows, X-Locked-Statements (the statements from the first that locked one, included, to the
+    commit) and X-Lock-Held-Us (microseconds from that statement's return to the commit's)."""
 
     def __init__(self, get_response: Any) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         count = [0]
+        locked: list[int] = []  # the statement count when the first lock was granted
+        times: list[float] = []  # when it was granted, when the commit returned
 
         def counter(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
             count[0] += 1
-            return execute(sql, params, many, context)
+            result = execute(sql, params, many, context)
+            if not locked and _locks_an_account(sql):
+                locked.append(count[0])
+                times.append(time.perf_counter())
+                transaction.on_commit(lambda: times.append(time.perf_counter()))
+            return result
 
         with connection.execute_wrapper(counter):
             response = self.get_response(request)
         response["X-Queries"] = str(count[0])
+        if len(times) == 2:
+            response["X-Locked-Statements"] = str(count[0] - locked[0] + 1)
+            response["X-Lock-Held-Us"] = str(round((times[1] - times[0]) * 1e6))
         return response
+
+
+def _locks_an_account(sql: str) -> bool:
+    table = f'"{MonetaryAccount._meta.db_table}"'
+    return f"UPDATE {table}" in sql or (" FOR UPDATE" in sql and f"FROM {table}" in sql)

@@ -51,7 +51,7 @@ def shared_account_ids(*, connection: Connection) -> frozenset[int]:
 def shared_account(*, connection: Connection, account_id: int) -> MonetaryAccount | None:
     if account_id not in shared_account_ids(connection=connection):
         return None
-    return MonetaryAccount.objects.filter(pk=account_id).first()
+    return MonetaryAccount.objects.select_related("owner").filter(pk=account_id).first()  # the owner's name, to pay
 
 
 def is_account_shared(*, connection: Connection, account_id: int) -> bool:

@@ -4,13 +4,27 @@ or a serialization failure is retried, a few times, with jitter."""
 import functools
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import OperationalError, connection, transaction
 
 # SQLSTATEs that mean "run the transaction again": serialization failure and deadlock.
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 MAX_ATTEMPTS = 5
+
+
+_inside_retrying = ContextVar("inside_atomic_with_retry", default=False)
+
+
+@contextmanager
+def _inside() -> Iterator[None]:
+    token = _inside_retrying.set(True)
+    try:
+        yield
+    finally:
+        _inside_retrying.reset(token)
 
 
 def _is_retryable(exc: OperationalError) -> bool:
@@ -26,11 +40,14 @@ def atomic_with_retry[**P, R](func: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if connection.in_atomic_block:
-            with transaction.atomic():
+            # Inside another atomic_with_retry, that one is retried or rolled back as a whole, so a
+            # savepoint here would only cost two statements (one of them while a payment holds its
+            # accounts' rows).
+            with transaction.atomic(savepoint=not _inside_retrying.get()), _inside():
                 return func(*args, **kwargs)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                with transaction.atomic():
+                with transaction.atomic(), _inside():
                     return func(*args, **kwargs)
             except OperationalError as exc:
                 if attempt == MAX_ATTEMPTS or not _is_retryable(exc):

@@ -19,7 +19,7 @@ from bank.money import quantize
 from bank.selectors import ResolvedCounterparty, is_sandbox_customer
 from bank.vocabulary import ACCOUNT_DESCRIPTION_MAX, AuditAction
 
-from .ledger import DEPOSIT_IBAN, ledger_move, lock_accounts
+from .ledger import DEPOSIT_IBAN, ledger_post, ledger_prepare
 from .rules import lock_owned
 
 if TYPE_CHECKING:
@@ -139,12 +139,14 @@ def account_deposit(*, account: MonetaryAccount, amount: Decimal, description: s
     )
     if not actor.is_staff and not demo_money:
         raise PermissionDenied("Only staff can record a deposit.")
-    locked = lock_accounts([account.pk])[account.pk]
-    ledger_move(source=None, target=ResolvedCounterparty.of_account(locked), amount=amount, description=description)
+    payments = ledger_prepare(
+        source=None, target=ResolvedCounterparty.of_account(account), amount=amount, description=description
+    )
+    ledger_post(payments)
     audit_record(
         action=AuditAction.ACCOUNT_DEPOSIT,
         actor=actor,
-        customer=locked.owner,
-        target=locked,
+        customer=account.owner,
+        target=account,
         data={"amount": str(amount)},
     )

@@ -12,11 +12,11 @@ from bank.core.audit import audit_record
 from bank.core.errors import ErrorCode, InvalidState, NotFound, ValidationFailed
 from bank.core.events import Audience, events_record
 from bank.core.transactions import atomic_with_retry
-from bank.models import DraftPayment, DraftPaymentEntry, DraftStatus, MonetaryAccount
+from bank.models import DraftPayment, DraftPaymentEntry, DraftStatus, MonetaryAccount, Payment
 from bank.selectors import Pointer, ResolvedCounterparty, account_ids_of, counterparty_resolve, pointer_resolve
 from bank.vocabulary import DRAFT_ENTRIES_MAX, REASON_MAX, ActorType, AuditAction, EventType
 
-from .ledger import ledger_move, lock_accounts
+from .ledger import ledger_post, ledger_prepare
 from .rules import (
     checked_amount,
     checked_description,
@@ -137,12 +137,14 @@ def _draft_payment_pay(*, draft_id: int, customer: User) -> DraftPayment:
         counterparty_resolve(type=entry.counterparty_type, value=entry.counterparty_value, name=entry.counterparty_name)
         for entry in entries
     ]
-    locked = lock_accounts([draft.monetary_account_id] + [t.account.pk for t in targets if t.account is not None])
-    source = locked[draft.monetary_account_id]
+    source = MonetaryAccount.objects.select_related("owner").get(pk=draft.monetary_account_id)
+    payments: list[Payment] = []
     for entry, target in zip(entries, targets, strict=True):
-        target = target.relocked(locked)
         ensure_savings_rule(customer=customer, source=source, target=target)
-        entry.payment = ledger_move(source=source, target=target, amount=entry.amount, description=entry.description)[0]
+        legs = ledger_prepare(source=source, target=target, amount=entry.amount, description=entry.description)
+        entry.payment = legs[0]
+        payments += legs
+    ledger_post(payments)
     DraftPaymentEntry.objects.bulk_update(entries, ["payment"])
     draft.status = DraftStatus.ACCEPTED
     draft.answered_at = timezone.now()

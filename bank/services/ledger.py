@@ -1,28 +1,44 @@
-"""The ledger primitive that every movement of money goes through.
+"""The ledger primitive that every movement of money goes through, in two steps that keep account
+rows locked about as briefly as a bare transfer does:
 
-`ledger_move` checks each debit against the overdraft limit, writes one Movement and its Payment
-legs, and updates the balances, on account rows that `lock_accounts` locked in primary-key order
-(so concurrent movements never deadlock each other). The database repeats the checks (constraints
-and triggers).
+- `ledger_prepare` checks the movement, writes its Movement row and returns its payments (legs),
+  not yet written. It locks nothing.
+- `ledger_post` writes the legs: for each, in the accounts' primary-key order (so that concurrent
+  movements never deadlock each other), one statement changes the balance only if the account is
+  active and a debit stays within the overdraft limit, and inserts the payment with the balance it
+  left; then it records the payments' events. An account's row is locked from that statement to
+  the commit, so the caller does everything it can before `ledger_post`, and after it only what
+  needs the payments' ids (its audit event, the draft or request it paid).
+
+A payment's id is drawn while its account is locked, so an account's payments in id order (the
+order of its statement) each end at the balance the previous one left plus their amount;
+`ledger_problems` checks that too. The database repeats the checks (constraints, and triggers that
+keep payments append-only).
 """
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import functools
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Count, DecimalField, F, OuterRef, Q, Subquery, Sum, Value
+from django.db import connection
+from django.db.models import Count, DecimalField, F, Field, OuterRef, Q, Subquery, Sum, Value, Window
 from django.db.models.functions import Abs, Coalesce, Round
+from django.utils import timezone
 from schwifty import IBAN
 
 from bank.core.errors import ErrorCode, InsufficientFunds, ValidationFailed
 from bank.core.events import Audience, events_record
-from bank.models import CounterpartyType, MonetaryAccount, Movement, MovementKind, Payment
+from bank.models import AccountStatus, CounterpartyType, MonetaryAccount, Movement, MovementKind, Payment
 from bank.money import format_amount
 from bank.selectors import ResolvedCounterparty
 from bank.vocabulary import EventType
 
 from .rules import checked_amount, ensure_active
+
+if TYPE_CHECKING:
+    from django.db.backends.utils import _SQLType
 
 # Where demo deposits come from: an IBAN in the bank's own range that no account ever gets.
 DEPOSIT_IBAN = str(
@@ -31,38 +47,7 @@ DEPOSIT_IBAN = str(
 DEPOSIT_ORIGIN = ResolvedCounterparty(type=CounterpartyType.IBAN, value=DEPOSIT_IBAN, name="Deposit", account=None)
 
 
-def lock_accounts(ids: Iterable[int]) -> dict[int, MonetaryAccount]:
-    """Lock the given accounts' rows, always in primary-key order."""
-    wanted = sorted(set(ids))
-    locked = {
-        account.pk: account
-        for account in MonetaryAccount.objects.select_for_update(of=("self",))
-        .select_related("owner")
-        .filter(pk__in=wanted)
-        .order_by("pk")
-    }
-    if len(locked) != len(wanted):
-        raise ValidationFailed("The account does not exist.", code=ErrorCode.ACCOUNT_NOT_FOUND)
-    return locked
-
-
-@dataclass(frozen=True)
-class Leg:
-    """One side of a movement as the ledger needs it."""
-
-    account: MonetaryAccount
-    amount: Decimal  # signed: negative leaves the account
-    counterparty: ResolvedCounterparty
-
-
-def _debit(account: MonetaryAccount, amount: Decimal) -> None:
-    ensure_active(account)
-    if account.balance - amount < -account.overdraft_limit:
-        raise InsufficientFunds(f"The account {account.iban} does not have enough money for this payment.")
-    account.balance -= amount
-
-
-def ledger_move(
+def ledger_prepare(
     *,
     source: MonetaryAccount | None,
     target: ResolvedCounterparty,
@@ -70,55 +55,122 @@ def ledger_move(
     description: str,
 ) -> list[Payment]:
     """Move `amount` from `source` (None: a deposit) to `target` (an account of the bank or an external
-    IBAN). Both accounts must already be locked by `lock_accounts` in the caller's transaction.
-    Returns the payments written, the source's leg first."""
+    IBAN), in the caller's transaction. Returns the payments, the source's leg first, not yet
+    written: pass them (with those of any other movement of the same transaction) to `ledger_post`."""
     amount = checked_amount(amount)
     if source is not None and target.account is not None and source.pk == target.account.pk:
         raise ValidationFailed("The source and the target are the same account.", code=ErrorCode.SAME_ACCOUNT)
     if source is None and target.account is None:
         raise ValidationFailed("A deposit needs an account of the bank.", code=ErrorCode.INVALID_DEPOSIT)
+    # An early answer from the accounts as read; ledger_post checks again on the locked rows.
+    for account in (source, target.account):
+        if account is not None:
+            ensure_active(account)
 
-    legs: list[Leg] = []
+    legs: list[tuple[MonetaryAccount, Decimal, ResolvedCounterparty]] = []
     if source is not None:
-        _debit(source, amount)
-        legs.append(Leg(source, -amount, target))
+        legs.append((source, -amount, target))
     if target.account is not None:
-        ensure_active(target.account)
-        target.account.balance += amount
         origin = ResolvedCounterparty.of_account(source) if source is not None else DEPOSIT_ORIGIN
-        legs.append(Leg(target.account, amount, origin))
-
+        legs.append((target.account, amount, origin))
     kind = (
         MovementKind.DEPOSIT
         if source is None
         else (MovementKind.INTERNAL if target.is_internal else MovementKind.EXTERNAL)
     )
     movement = Movement.objects.create(kind=kind, amount=amount, description=description)
-    payments = [
+    now = timezone.now()
+    return [
         Payment(
             movement=movement,
-            monetary_account=leg.account,
-            amount=leg.amount,
+            monetary_account=account,
+            amount=signed,
             description=description,
-            counterparty_type=leg.counterparty.type,
-            counterparty_value=leg.counterparty.value,
-            counterparty_name=leg.counterparty.name,
-            counterparty_account=leg.counterparty.account,
-            balance_after=leg.account.balance,
+            counterparty_type=counterparty.type,
+            counterparty_value=counterparty.value,
+            counterparty_name=counterparty.name,
+            counterparty_account=counterparty.account,
+            created=now,
         )
-        for leg in legs
+        for account, signed, counterparty in legs
     ]
-    Payment.objects.bulk_create(payments)
-    for leg in legs:
-        _write_balance(leg.account)
+
+
+def ledger_post(payments: Sequence[Payment]) -> None:
+    """Write the payments that `ledger_prepare` returned, changing the balances, and record their
+    events. From here to the commit the accounts' rows stay locked. Raises (and the caller's
+    transaction rolls back) if an account is no longer active or a debit would take it below its
+    overdraft limit."""
+    for payment in sorted(payments, key=lambda payment: payment.monetary_account_id):
+        _post_payment(payment)
     # Every payment of every kind is booked here: its callback's event too, in the same transaction.
-    events_record(EventType.PAYMENT_CREATED, payments, [Audience(account_id=leg.account.pk) for leg in legs])
-    return payments
+    events_record(EventType.PAYMENT_CREATED, payments, [Audience(account_id=p.monetary_account_id) for p in payments])
 
 
-def _write_balance(account: MonetaryAccount) -> None:
-    """One leg's new balance (the fault tests break in here, between the legs of a transfer)."""
+def _post_payment(payment: Payment) -> None:
+    """One leg (the fault tests break in here, between the legs of a transfer)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_post_sql(), _post_params(payment))
+            row = cursor.fetchone()
+        if row is None:  # the account is no longer active, or has not enough money
+            account = MonetaryAccount.objects.get(pk=payment.monetary_account_id)
+            ensure_active(account)
+            raise _insufficient_funds(account)
+        payment.pk, payment.balance_after = row
+        payment._state.adding = False
+        payment._state.db = connection.alias
+        return
+    # SQLite serialises writers (each transaction begins IMMEDIATE): reading, checking and writing
+    # the balance is enough there.
+    account = MonetaryAccount.objects.get(pk=payment.monetary_account_id)
+    ensure_active(account)
+    if payment.amount < 0 and account.balance + payment.amount < -account.overdraft_limit:
+        raise _insufficient_funds(account)
+    account.balance += payment.amount
     MonetaryAccount.objects.filter(pk=account.pk).update(balance=account.balance)
+    payment.balance_after = account.balance
+    payment.save(force_insert=True)
+
+
+def _insufficient_funds(account: MonetaryAccount) -> InsufficientFunds:
+    return InsufficientFunds(f"The account {account.iban} does not have enough money for this payment.")
+
+
+def _inserted_fields() -> list[Field]:
+    return [field for field in Payment._meta.concrete_fields if not field.primary_key]
+
+
+@functools.cache
+def _post_sql() -> str:
+    """PostgreSQL: the balance update and the payment's insert in one statement; the insert happens
+    only if the update found the account active and the debit within its limit."""
+    quote = connection.ops.quote_name
+    fields = _inserted_fields()
+    values = [
+        "account.balance" if field.name == "balance_after" else f"CAST(%s AS {field.cast_db_type(connection)})"
+        for field in fields
+    ]
+    return f"""
+        WITH account AS (
+            UPDATE {quote(MonetaryAccount._meta.db_table)} SET balance = balance + %s
+            WHERE id = %s AND status = %s AND (%s > 0 OR balance + %s >= -overdraft_limit)
+            RETURNING balance
+        )
+        INSERT INTO {quote(Payment._meta.db_table)} ({", ".join(quote(field.column or "") for field in fields)})
+        SELECT {", ".join(values)} FROM account
+        RETURNING id, balance_after
+    """  # noqa: S608 (table and column names from the models; every value a parameter)
+
+
+def _post_params(payment: Payment) -> "list[_SQLType]":
+    amount = payment.amount
+    update: list[_SQLType] = [amount, payment.monetary_account_id, AccountStatus.ACTIVE.value, amount, amount]
+    return update + [
+        field.get_db_prep_save(getattr(payment, field.attname), connection)
+        for field in _inserted_fields()
+        if field.name != "balance_after"
+    ]
 
 
 def ledger_problems() -> list[str]:
@@ -140,6 +192,18 @@ def ledger_problems() -> list[str]:
     for pk, iban, balance, ledger in mismatched:
         problems.append(
             f"account {pk} ({iban}): balance {format_amount(balance)} but its payments sum to {format_amount(ledger)}"
+        )
+    # In id order, each payment leaves its account at the sum of the account's payments so far.
+    running = Window(Sum("amount"), partition_by=F("monetary_account"), order_by=F("id").asc())
+    unchained = (
+        Payment.objects.annotate(difference=Round(running - F("balance_after"), 2))
+        .exclude(difference=0)
+        .values_list("pk", "monetary_account_id", "balance_after", "difference")
+    )
+    for pk, account_id, balance_after, difference in unchained:
+        problems.append(
+            f"payment {pk} on account {account_id}: balance after {format_amount(balance_after)}, "
+            f"but the account's payments up to it sum to {format_amount(balance_after + difference)}"
         )
     below = MonetaryAccount.objects.filter(balance__lt=-F("overdraft_limit")).values_list("pk", "iban", "balance")
     for pk, iban, balance in below:

@@ -14,7 +14,7 @@ from bank.models import MonetaryAccount, RequestInquiry, RequestResponse, Reques
 from bank.selectors import Pointer, ResolvedCounterparty, account_ids_of, is_own_account, pointer_resolve
 from bank.vocabulary import AuditAction, EventType
 
-from .ledger import ledger_move, lock_accounts
+from .ledger import ledger_post, ledger_prepare
 from .rules import (
     checked_amount,
     checked_description,
@@ -128,13 +128,16 @@ def request_response_accept(*, response_id: int, customer: User, source: Monetar
     """The customer pays a request they received, from the account they choose."""
     response = _lock_pending_response(response_id=response_id, customer=customer)
     ensure_own_account(customer=customer, account=source, message="You can pay only from your own accounts.")
-    inquiry = RequestInquiry.objects.select_for_update().get(pk=response.inquiry_id)
-    locked = lock_accounts([source.pk, inquiry.monetary_account_id])
-    target = ResolvedCounterparty.of_account(locked[inquiry.monetary_account_id])
-    ensure_savings_rule(customer=customer, source=locked[source.pk], target=target)
-    payment = ledger_move(
-        source=locked[source.pk], target=target, amount=inquiry.amount, description=inquiry.description
-    )[0]
+    inquiry = (
+        RequestInquiry.objects.select_for_update(of=("self",))
+        .select_related("monetary_account__owner")
+        .get(pk=response.inquiry_id)
+    )
+    target = ResolvedCounterparty.of_account(inquiry.monetary_account)
+    ensure_savings_rule(customer=customer, source=source, target=target)
+    payments = ledger_prepare(source=source, target=target, amount=inquiry.amount, description=inquiry.description)
+    ledger_post(payments)
+    payment = payments[0]
     response.status = RequestStatus.ACCEPTED
     response.payment = payment
     response.save(update_fields=["status", "payment", "updated"])

@@ -12,7 +12,7 @@ from bank.models import MonetaryAccount, Payment
 from bank.selectors import Pointer, is_own_account, pointer_resolve
 from bank.vocabulary import AuditAction
 
-from .ledger import ledger_move, lock_accounts
+from .ledger import ledger_post, ledger_prepare
 from .rules import checked_description, ensure_own_account, ensure_savings_rule
 
 if TYPE_CHECKING:
@@ -50,9 +50,8 @@ def payment_create(
                 "The customer has not shared the target account with this app.", code=ErrorCode.ACCOUNT_NOT_SHARED
             )
     ensure_savings_rule(customer=customer, source=source, target=target)
-    locked = lock_accounts([source.pk] + ([target.account.pk] if target.account else []))
-    target = target.relocked(locked)
-    payments = ledger_move(source=locked[source.pk], target=target, amount=amount, description=description)
+    payments = ledger_prepare(source=source, target=target, amount=amount, description=description)
+    ledger_post(payments)
     audit_record(
         action=AuditAction.PAYMENT_CREATED,
         actor=actor,

@@ -29,16 +29,16 @@ def database_error(sqlstate: str) -> OperationalError:
 def test_a_deadlock_or_serialisation_failure_is_retried_and_pays_once(alice, monkeypatch, sqlstate):
     main = make_account(alice, balance="10.00")
     savings = make_account(alice, type="SAVINGS", description="Savings")
-    real_lock = ledger.lock_accounts
+    real_post = ledger.ledger_post
     calls: list[int] = []
 
-    def lock_that_fails_once(ids):  # type: ignore[no-untyped-def]
+    def post_that_fails_once(payments):  # type: ignore[no-untyped-def]
         calls.append(1)
         if len(calls) == 1:
             raise database_error(sqlstate)
-        return real_lock(ids)
+        return real_post(payments)
 
-    monkeypatch.setattr("bank.services.payments.lock_accounts", lock_that_fails_once)
+    monkeypatch.setattr("bank.services.payments.ledger_post", post_that_fails_once)
     monkeypatch.setattr(transactions.time, "sleep", lambda seconds: None)
 
     payment = payment_create(
@@ -58,11 +58,11 @@ def test_other_database_errors_are_not_retried(alice, monkeypatch):
     savings = make_account(alice, type="SAVINGS", description="Savings")
     calls: list[int] = []
 
-    def broken_lock(ids):  # type: ignore[no-untyped-def]
+    def broken_post(payments):  # type: ignore[no-untyped-def]
         calls.append(1)
         raise database_error("57P01")  # the server terminated the connection
 
-    monkeypatch.setattr("bank.services.payments.lock_accounts", broken_lock)
+    monkeypatch.setattr("bank.services.payments.ledger_post", broken_post)
 
     with pytest.raises(OperationalError):
         payment_create(
@@ -81,11 +81,11 @@ def test_a_deadlock_that_keeps_happening_gives_up_after_five_attempts(alice, mon
     savings = make_account(alice, type="SAVINGS", description="Savings")
     calls: list[int] = []
 
-    def always_deadlocked(ids):  # type: ignore[no-untyped-def]
+    def always_deadlocked(payments):  # type: ignore[no-untyped-def]
         calls.append(1)
         raise database_error("40P01")
 
-    monkeypatch.setattr("bank.services.payments.lock_accounts", always_deadlocked)
+    monkeypatch.setattr("bank.services.payments.ledger_post", always_deadlocked)
     monkeypatch.setattr(transactions.time, "sleep", lambda seconds: None)
 
     with pytest.raises(OperationalError):
