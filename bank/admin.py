@@ -377,7 +377,11 @@ class PaymentAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         """The app and connection (or the customer) whose act produced this movement."""
         legs = [str(pk) for pk in payment.movement.payments.values_list("pk", flat=True)]
         event = (
-            AuditEvent.objects.filter(target_type="payment", target_id__in=legs)
+            # A payment's audit event names its movement (until 2026-11-30 it named the first leg).
+            AuditEvent.objects.filter(
+                Q(target_type="movement", target_id=str(payment.movement_id))
+                | Q(target_type="payment", target_id__in=legs)
+            )
             .select_related("connection__application", "actor")
             .first()
         )

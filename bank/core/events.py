@@ -71,6 +71,13 @@ class Audience:
 def events_record(type: EventType, subjects: Sequence[models.Model], audiences: Sequence[Audience]) -> list[Event]:
     """One event per subject, for its audience, in one insert, in the caller's transaction. By ids:
     the caller often holds row locks, and loading rows would cost queries."""
+    return Event.objects.bulk_create(events_build(type, subjects, audiences))
+
+
+def events_build(type: EventType, subjects: Sequence[models.Model], audiences: Sequence[Audience]) -> list[Event]:
+    """The events that `events_record` writes, not yet written: the ledger writes a payment's event
+    in the statement that writes the payment (bank.services.ledger), which gives the event its
+    `subject_id`."""
     events = []
     for subject, audience in zip(subjects, audiences, strict=True):
         label = subject._meta.label_lower
@@ -86,7 +93,7 @@ def events_record(type: EventType, subjects: Sequence[models.Model], audiences: 
                 connection_id=audience.connection_id,
             )
         )
-    return Event.objects.bulk_create(events)
+    return events
 
 
 def event_record(type: EventType, subject: models.Model, audience: Audience) -> Event:

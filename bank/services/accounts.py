@@ -142,7 +142,6 @@ def account_deposit(*, account: MonetaryAccount, amount: Decimal, description: s
     payments = ledger_prepare(
         source=None, target=ResolvedCounterparty.of_account(account), amount=amount, description=description
     )
-    ledger_post(payments)
     audit_record(
         action=AuditAction.ACCOUNT_DEPOSIT,
         actor=actor,
@@ -150,3 +149,4 @@ def account_deposit(*, account: MonetaryAccount, amount: Decimal, description: s
         target=account,
         data={"amount": str(amount)},
     )
+    ledger_post(payments)

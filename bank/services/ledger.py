@@ -18,19 +18,21 @@ keep payments append-only).
 
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Count, DecimalField, F, Field, OuterRef, Q, Subquery, Sum, Value, Window
+from django.db.models import Count, DecimalField, F, Field, Model, OuterRef, Q, Subquery, Sum, Value, Window
+from django.db.models.fields import AutoFieldMixin
 from django.db.models.functions import Abs, Coalesce, Round
 from django.utils import timezone
 from schwifty import IBAN
 
 from bank.core.errors import ErrorCode, InsufficientFunds, ValidationFailed
-from bank.core.events import Audience, events_record
-from bank.models import AccountStatus, CounterpartyType, MonetaryAccount, Movement, MovementKind, Payment
+from bank.core.events import Audience, events_build
+from bank.models import AccountStatus, CounterpartyType, Event, MonetaryAccount, Movement, MovementKind, Payment
 from bank.money import format_amount
 from bank.selectors import ResolvedCounterparty
 from bank.vocabulary import EventType
@@ -97,29 +99,33 @@ def ledger_prepare(
 
 
 def ledger_post(payments: Sequence[Payment]) -> None:
-    """Write the payments that `ledger_prepare` returned, changing the balances, and record their
-    events. From here to the commit the accounts' rows stay locked. Raises (and the caller's
-    transaction rolls back) if an account is no longer active or a debit would take it below its
-    overdraft limit."""
-    for payment in sorted(payments, key=lambda payment: payment.monetary_account_id):
-        _post_payment(payment)
-    # Every payment of every kind is booked here: its callback's event too, in the same transaction.
-    events_record(EventType.PAYMENT_CREATED, payments, [Audience(account_id=p.monetary_account_id) for p in payments])
+    """Write the payments that `ledger_prepare` returned, with their events, changing the balances.
+    From here to the commit the accounts' rows stay locked. Raises (and the caller's transaction
+    rolls back) if an account is no longer active or a debit would take it below its overdraft
+    limit."""
+    # Every payment of every kind is booked here: its callback's event too, in the same statement.
+    events = events_build(
+        EventType.PAYMENT_CREATED, payments, [Audience(account_id=payment.monetary_account_id) for payment in payments]
+    )
+    for payment, event in sorted(zip(payments, events, strict=True), key=lambda leg: leg[0].monetary_account_id):
+        _post_payment(payment, event)
 
 
-def _post_payment(payment: Payment) -> None:
+def _post_payment(payment: Payment, event: Event) -> None:
     """One leg (the fault tests break in here, between the legs of a transfer)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_post_sql(), _post_params(payment))
+            cursor.execute(_post_sql(), _values(payment, _PAYMENT_SQL) + _values(event, _EVENT_SQL))
             row = cursor.fetchone()
         if row is None:  # the account is no longer active, or has not enough money
             account = MonetaryAccount.objects.get(pk=payment.monetary_account_id)
             ensure_active(account)
             raise _insufficient_funds(account)
         payment.pk, payment.balance_after = row
-        payment._state.adding = False
-        payment._state.db = connection.alias
+        event.subject_id = payment.pk
+        for written in (payment, event):
+            written._state.adding = False
+            written._state.db = connection.alias
         return
     # SQLite serialises writers (each transaction begins IMMEDIATE): reading, checking and writing
     # the balance is enough there.
@@ -131,45 +137,68 @@ def _post_payment(payment: Payment) -> None:
     MonetaryAccount.objects.filter(pk=account.pk).update(balance=account.balance)
     payment.balance_after = account.balance
     payment.save(force_insert=True)
+    event.subject_id = payment.pk
+    event.save(force_insert=True)
 
 
 def _insufficient_funds(account: MonetaryAccount) -> InsufficientFunds:
     return InsufficientFunds(f"The account {account.iban} does not have enough money for this payment.")
 
 
-def _inserted_fields() -> list[Field]:
-    return [field for field in Payment._meta.concrete_fields if not field.primary_key]
+@dataclass(frozen=True)
+class _InsertSelect:
+    """`INSERT INTO <model's table> SELECT <a parameter per column> FROM <source>`, where `computed`
+    gives the SQL of the columns that come from the source instead (an automatic id is left out)."""
+
+    model: type[Model]
+    source: str
+    computed: dict[str, str]
+
+    def fields(self) -> list[Field[object, object]]:
+        return [field for field in self.model._meta.concrete_fields if not isinstance(field, AutoFieldMixin)]
+
+    def sql(self) -> str:
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(field.column or "") for field in self.fields())
+        values = ", ".join(
+            self.computed.get(field.name, f"CAST(%s AS {field.cast_db_type(connection)})") for field in self.fields()
+        )
+        return f"INSERT INTO {quote(self.model._meta.db_table)} ({columns}) SELECT {values} FROM {self.source}"  # noqa: S608
+
+
+_PAYMENT_SQL = _InsertSelect(Payment, source="account", computed={"balance_after": "account.balance"})
+_EVENT_SQL = _InsertSelect(Event, source="payment", computed={"subject_id": "payment.id"})
 
 
 @functools.cache
 def _post_sql() -> str:
-    """PostgreSQL: the balance update and the payment's insert in one statement; the insert happens
-    only if the update found the account active and the debit within its limit."""
-    quote = connection.ops.quote_name
-    fields = _inserted_fields()
-    values = [
-        "account.balance" if field.name == "balance_after" else f"CAST(%s AS {field.cast_db_type(connection)})"
-        for field in fields
-    ]
+    """PostgreSQL, one statement per leg: the balance update, and only if it found the account active
+    and the debit within its limit, the payment's and its event's inserts."""
     return f"""
         WITH account AS (
-            UPDATE {quote(MonetaryAccount._meta.db_table)} SET balance = balance + %s
+            UPDATE {connection.ops.quote_name(MonetaryAccount._meta.db_table)} SET balance = balance + %s
             WHERE id = %s AND status = %s AND (%s > 0 OR balance + %s >= -overdraft_limit)
             RETURNING balance
+        ), payment AS (
+            {_PAYMENT_SQL.sql()}
+            RETURNING id, balance_after
+        ), event AS (
+            {_EVENT_SQL.sql()}
         )
-        INSERT INTO {quote(Payment._meta.db_table)} ({", ".join(quote(field.column or "") for field in fields)})
-        SELECT {", ".join(values)} FROM account
-        RETURNING id, balance_after
+        SELECT id, balance_after FROM payment
     """  # noqa: S608 (table and column names from the models; every value a parameter)
 
 
-def _post_params(payment: Payment) -> "list[_SQLType]":
-    amount = payment.amount
-    update: list[_SQLType] = [amount, payment.monetary_account_id, AccountStatus.ACTIVE.value, amount, amount]
-    return update + [
-        field.get_db_prep_save(getattr(payment, field.attname), connection)
-        for field in _inserted_fields()
-        if field.name != "balance_after"
+def _values(row: Model, insert: _InsertSelect) -> "list[_SQLType]":
+    """The parameters of `insert` for `row`; for the payment, the balance update's first."""
+    values: list[_SQLType] = []
+    if isinstance(row, Payment):
+        amount = row.amount
+        values += [amount, row.monetary_account_id, AccountStatus.ACTIVE.value, amount, amount]
+    return values + [
+        field.get_db_prep_save(getattr(row, field.attname), connection)
+        for field in insert.fields()
+        if field.name not in insert.computed
     ]
 
 

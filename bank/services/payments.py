@@ -51,13 +51,13 @@ def payment_create(
             )
     ensure_savings_rule(customer=customer, source=source, target=target)
     payments = ledger_prepare(source=source, target=target, amount=amount, description=description)
-    ledger_post(payments)
     audit_record(
         action=AuditAction.PAYMENT_CREATED,
         actor=actor,
         customer=customer,
         connection=connection,
-        target=payments[0],
+        target=payments[0].movement,  # its legs' ids are drawn while they are posted, under the locks
         data={"amount": str(amount), "to": target.value, "internal": target.is_internal},
     )
+    ledger_post(payments)  # last: from here to the commit the accounts' rows are locked
     return payments[0]

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.test import Client
 
-from bank.models import AuditEvent, Card, CardStatus
+from bank.models import AuditEvent, Card, CardStatus, Payment
 from bank.services.cards import card_order
 from connections import scopes
 from connections.models import AccessToken, Application, Connection, Grant, RefreshToken, ScopeRequest
@@ -346,3 +346,27 @@ def test_a_developer_asks_for_more_permissions_and_sees_the_decision(alice, bob)
     stranger.force_login(bob)
     assert stranger.post(url, {"scopes": ["cards:order"], "reason": "Mine now"}).status_code == 404
     assert ScopeRequest.objects.count() == 1
+
+
+def test_a_payments_page_names_the_app_that_made_it_and_older_records_still_say(staff, alice, connect):
+    main = make_account(alice, balance="100.00")
+    savings = make_account(alice, type="SAVINGS", description="Savings")
+    app = connect(alice, scopes=["payments:internal"], accounts=[main, savings])
+    body = {
+        "amount": {"value": "5.00", "currency": "EUR"},
+        "counterparty_alias": {"type": "IBAN", "value": savings.iban, "name": "Me"},
+    }
+    made = app.post(f"/api/v1/monetary-accounts/{main.pk}/payments/", body).json()
+    connection = Connection.objects.get(user=alice)
+
+    for leg in Payment.objects.filter(movement__payments=made["id"]):  # either leg's page
+        page = staff.get(f"/admin/bank/payment/{leg.pk}/change/").content.decode()
+        assert connection.application.name in page and f"#{connection.pk}" in page
+
+    # Until 2026-11-30 a payment's audit record named its first leg, not its movement: still found.
+    deposit = Payment.objects.filter(monetary_account=main, amount__gt=0).get()
+    assert "alice" not in staff.get(f"/admin/bank/payment/{deposit.pk}/change/").content.decode()
+    AuditEvent.objects.create(
+        action="payment.created", actor_type="customer", actor=alice, target_type="payment", target_id=str(deposit.pk)
+    )
+    assert "alice" in staff.get(f"/admin/bank/payment/{deposit.pk}/change/").content.decode()

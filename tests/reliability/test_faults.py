@@ -9,7 +9,7 @@ import httpx
 import psycopg
 import pytest
 
-from bank.models import IdempotencyKey, MonetaryAccount, Movement, Payment
+from bank.models import Event, IdempotencyKey, MonetaryAccount, Movement, Payment
 from bank.services import ledger
 from bank.services.ledger import ledger_problems
 from bench.servers import database_url_of_this_run
@@ -39,14 +39,15 @@ def test_an_error_between_the_two_legs_leaves_no_trace_and_the_retry_pays_once(a
     app = connect(alice, scopes=["payments:internal"], accounts=[main, savings])
     app.client.raise_request_exception = False
     before = state(main, savings)
+    events_before = Event.objects.count()
     written: list[int] = []
     real_post = ledger._post_payment
 
-    def fail_on_second_leg(payment: Payment) -> None:
+    def fail_on_second_leg(payment: Payment, event: Event) -> None:
         written.append(payment.monetary_account_id)
         if len(written) == 2:
             raise RuntimeError("power cut between the legs")
-        real_post(payment)
+        real_post(payment, event)
 
     monkeypatch.setattr(ledger, "_post_payment", fail_on_second_leg)
     path = f"/api/v1/monetary-accounts/{main.pk}/payments/"
@@ -56,6 +57,7 @@ def test_an_error_between_the_two_legs_leaves_no_trace_and_the_retry_pays_once(a
     assert failed["Content-Type"] == "application/problem+json" and b"power cut" not in failed.content
     assert written == sorted([main.pk, savings.pk])  # the first leg was posted, then the fault
     assert state(main, savings) == before  # ...and rolled back with everything else
+    assert Event.objects.count() == events_before  # the first leg's event too
     assert not IdempotencyKey.objects.exists()  # the key is free again
 
     monkeypatch.setattr(ledger, "_post_payment", real_post)
