@@ -6,9 +6,9 @@ rows locked about as briefly as a bare transfer does:
 - `ledger_post` writes the legs: for each, in the accounts' primary-key order (so that concurrent
   movements never deadlock each other), one statement changes the balance only if the account is
   active and a debit stays within the overdraft limit, and inserts the payment with the balance it
-  left; then it records the payments' events. An account's row is locked from that statement to
-  the commit, so the caller does everything it can before `ledger_post`, and after it only what
-  needs the payments' ids (its audit event, the draft or request it paid).
+  left, and the payment's callback event. An account's row is locked from that statement to the
+  commit, so the caller does everything it can before `ledger_post` (a payment's audit record names
+  its movement), and after it only what needs the payments' ids (the draft or request it paid).
 
 A payment's id is drawn while its account is locked, so an account's payments in id order (the
 order of its statement) each end at the balance the previous one left plus their amount;
@@ -115,7 +115,7 @@ def _post_payment(payment: Payment, event: Event) -> None:
     """One leg (the fault tests break in here, between the legs of a transfer)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_post_sql(), _values(payment, _PAYMENT_SQL) + _values(event, _EVENT_SQL))
+            cursor.execute(_post_sql(), _post_params(payment, event))
             row = cursor.fetchone()
         if row is None:  # the account is no longer active, or has not enough money
             account = MonetaryAccount.objects.get(pk=payment.monetary_account_id)
@@ -154,8 +154,16 @@ class _InsertSelect:
     source: str
     computed: dict[str, str]
 
-    def fields(self) -> list[Field[object, object]]:
+    def fields(self) -> "list[Field[object, object]]":  # quoted: Field is generic for mypy only
         return [field for field in self.model._meta.concrete_fields if not isinstance(field, AutoFieldMixin)]
+
+    def values(self, row: Model) -> "list[_SQLType]":
+        """The parameters for `row`."""
+        return [
+            field.get_db_prep_save(getattr(row, field.attname), connection)
+            for field in self.fields()
+            if field.name not in self.computed
+        ]
 
     def sql(self) -> str:
         quote = connection.ops.quote_name
@@ -189,17 +197,10 @@ def _post_sql() -> str:
     """  # noqa: S608 (table and column names from the models; every value a parameter)
 
 
-def _values(row: Model, insert: _InsertSelect) -> "list[_SQLType]":
-    """The parameters of `insert` for `row`; for the payment, the balance update's first."""
-    values: list[_SQLType] = []
-    if isinstance(row, Payment):
-        amount = row.amount
-        values += [amount, row.monetary_account_id, AccountStatus.ACTIVE.value, amount, amount]
-    return values + [
-        field.get_db_prep_save(getattr(row, field.attname), connection)
-        for field in insert.fields()
-        if field.name not in insert.computed
-    ]
+def _post_params(payment: Payment, event: Event) -> "list[_SQLType]":
+    amount = payment.amount
+    update: list[_SQLType] = [amount, payment.monetary_account_id, AccountStatus.ACTIVE.value, amount, amount]
+    return update + _PAYMENT_SQL.values(payment) + _EVENT_SQL.values(event)
 
 
 def ledger_problems() -> list[str]:
