@@ -19,8 +19,11 @@ import argparse
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import httpx
 
@@ -73,12 +76,9 @@ def latencies(receiver: Any) -> list[float]:
 
 def outbox_cost(user: Any, source: Any, savings: Any, count: int) -> tuple[list[float], list[float], int, int]:
     """payment_create timed with the event and without it (ms), and the queries of each."""
-    from unittest import mock
-
     from django.db import connection as db
     from django.test.utils import CaptureQueriesContext
 
-    from bank.services import ledger
     from bank.services.payments import payment_create
 
     def pay() -> None:
@@ -96,7 +96,7 @@ def outbox_cost(user: Any, source: Any, savings: Any, count: int) -> tuple[list[
         started = time.perf_counter()
         pay()
         with_event = (time.perf_counter() - started) * 1000
-        with mock.patch.object(ledger, "events_record", lambda *args, **kwargs: []):
+        with without_events():
             started = time.perf_counter()
             pay()
             without_event = (time.perf_counter() - started) * 1000
@@ -106,9 +106,35 @@ def outbox_cost(user: Any, source: Any, savings: Any, count: int) -> tuple[list[
     with CaptureQueriesContext(db) as queries:
         pay()
     with_queries = len(queries.captured_queries)
-    with mock.patch.object(ledger, "events_record", lambda *args, **kwargs: []), CaptureQueriesContext(db) as queries:
+    with without_events(), CaptureQueriesContext(db) as queries:
         pay()
     return with_ms, without_ms, with_queries, len(queries.captured_queries)
+
+
+class _NoEvent:
+    """In place of the ledger's event insert: the same statement, with `SELECT 1` for that part."""
+
+    computed: dict[str, str] = {}
+
+    def sql(self) -> str:
+        return "SELECT 1"
+
+    def values(self, row: object) -> list[object]:
+        return []
+
+
+@contextmanager
+def without_events() -> Iterator[None]:
+    """Payments posted without their callback events (the ledger inserts a payment's event in the
+    statement that posts it)."""
+    from bank.services import ledger
+
+    ledger._post_sql.cache_clear()
+    try:
+        with mock.patch.object(ledger, "_EVENT_SQL", _NoEvent()):
+            yield
+    finally:
+        ledger._post_sql.cache_clear()
 
 
 def main() -> None:
@@ -172,7 +198,7 @@ def main() -> None:
     print(
         f"The outbox in a transfer (payment_create, {args.transfers} each, p50): {w:.2f} ms with the event, "
         f"{wo:.2f} ms without: +{w - wo:.2f} ms ({(w - wo) / wo:.0%}); queries {with_queries} vs {without_queries} "
-        "(the event's one insert)"
+        "(each leg's event is inserted by the statement that posts the leg)"
     )
 
 

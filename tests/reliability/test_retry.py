@@ -6,9 +6,12 @@ from decimal import Decimal
 import psycopg
 import pytest
 from django.db import OperationalError
+from django.db import connection as db_connection
+from django.test.utils import CaptureQueriesContext
 
 from bank.core import transactions
-from bank.models import Payment
+from bank.core.errors import DomainError
+from bank.models import MonetaryAccount, Payment
 from bank.services import ledger
 from bank.services.payments import payment_create
 from tests.factories import make_account
@@ -97,3 +100,25 @@ def test_a_deadlock_that_keeps_happening_gives_up_after_five_attempts(alice, mon
             actor=alice,
         )
     assert len(calls) == transactions.MAX_ATTEMPTS
+
+
+def test_a_retrying_transaction_inside_another_joins_it_without_a_savepoint_and_fails_with_it(alice):
+    main = make_account(alice, balance="10.00")
+    savings = make_account(alice, type="SAVINGS", description="Savings")
+    pay = {"customer": alice, "counterparty": {"type": "IBAN", "value": savings.iban}, "actor": alice}
+    payments_before = Payment.objects.count()
+
+    @transactions.atomic_with_retry
+    def pay_twice(second: Decimal) -> None:
+        payment_create(source=main, amount=Decimal("4.00"), **pay)
+        payment_create(source=main, amount=second, **pay)
+
+    with CaptureQueriesContext(db_connection) as queries:
+        pay_twice(Decimal("1.00"))
+    assert not [q for q in queries if "SAVEPOINT" in q["sql"]]  # the payments ran in pay_twice's transaction
+    assert Payment.objects.count() == payments_before + 4
+
+    with pytest.raises(DomainError):
+        pay_twice(Decimal("100.00"))  # the second payment is refused: the first one goes with it
+    assert Payment.objects.count() == payments_before + 4
+    assert MonetaryAccount.objects.get(pk=main.pk).balance == Decimal("5.00")
