@@ -209,3 +209,22 @@ def test_the_help_page_is_public_and_lists_every_scope(client):
         assert f"<code>{scope.name}</code>" in html
         assert scope.sentence in html
     assert html.count("Moves money") == len(scopes.MONEY_MOVING)
+
+
+# The session, the user, the header (the connections' count and what waits: one query each), then
+# the page's own: home's accounts, invitations, recent activity and payments; the connections with
+# their accounts. docs/performance.md states these counts.
+@pytest.mark.parametrize(("path", "queries"), [("/", 8), ("/profile/settings/security/app-connections/", 6)])
+def test_home_and_app_connections_need_a_fixed_number_of_queries_however_many_connections(
+    client, alice, main, connect, path, queries
+):
+    savings = make_account(alice, type="SAVINGS", description="Savings")
+    counts = []
+    for apps in (1, 20):
+        while len(alice.connections.all()) < apps:
+            connect(alice, accounts=[main, savings], app=f"app{len(alice.connections.all())}")
+        client.get(path)  # warm: a first visit may write to the session
+        with CaptureQueriesContext(connection) as counting:
+            assert client.get(path).status_code == 200
+        counts.append(len(counting))
+    assert counts == [queries, queries], [q["sql"][:120] for q in counting]
