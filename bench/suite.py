@@ -104,6 +104,21 @@ def wrk(
     return Load(rps=rps, p50=p50, p99=p99, errors=int(errors.group(1)) if errors else 0)
 
 
+def bench_env(database: str) -> dict[str, str]:
+    """The environment of a bank under the bench settings (the floors mounted, the header of SQL
+    statements, no rate limit in the way) on a fresh, migrated `database`, with an empty Redis."""
+    env = production_env(
+        fresh_database(database),
+        DJANGO_SETTINGS_MODULE="config.settings.bench",
+        REDIS_URL=REDIS_URL,
+        API_RATE_PER_CONNECTION="10000000/min",
+        API_WRITE_RATE_PER_CONNECTION="10000000/min",
+    )
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    migrate(env)
+    return env
+
+
 def queries(url: str, headers: list[str], method: str = "GET", body: str | None = None) -> int:
     header_map = dict(h.split(": ", 1) for h in [BEHIND_TLS, *headers])
     if body is not None:
@@ -182,15 +197,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
 
-    env = production_env(
-        fresh_database("bank_bench_suite"),
-        DJANGO_SETTINGS_MODULE="config.settings.bench",
-        REDIS_URL=REDIS_URL,
-        API_RATE_PER_CONNECTION="10000000/min",
-        API_WRITE_RATE_PER_CONNECTION="10000000/min",
-    )
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    migrate(env)
+    env = bench_env("bank_bench_suite")
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"],
         cwd=ROOT,

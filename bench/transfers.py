@@ -22,10 +22,9 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import redis
 
-from bench.common import bank_server, fresh_database, machine, migrate, percentiles, production_env, use_django
-from bench.suite import REDIS_URL, Load, wrk
+from bench.common import bank_server, machine, percentiles, use_django
+from bench.suite import Load, bench_env, wrk
 
 CLIENTS = 16
 SAMPLES = 300
@@ -116,15 +115,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     args = parser.parse_args()
 
-    env = production_env(
-        fresh_database("bank_bench_transfers"),
-        DJANGO_SETTINGS_MODULE="config.settings.bench",
-        REDIS_URL=REDIS_URL,
-        API_RATE_PER_CONNECTION="10000000/min",
-        API_WRITE_RATE_PER_CONNECTION="10000000/min",
-    )
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    migrate(env)
+    env = bench_env("bank_bench_transfers")
     use_django(env)
     from bank.models import Payment
     from bank.services.ledger import ledger_problems
