@@ -35,7 +35,9 @@ def _is_retryable(exc: OperationalError) -> bool:
 def atomic_with_retry[**P, R](func: Callable[P, R]) -> Callable[P, R]:
     """Run `func` in its own transaction, again (a few times, with jitter) on deadlock or serialization
     failure, so that the client never sees one. Inside an outer transaction it cannot retry, and
-    simply joins it."""
+    joins it: with a savepoint inside a plain `atomic` block (whose code may catch the failure and
+    go on), without one inside another `atomic_with_retry` (whose function then fails as a whole: a
+    caller there must not catch a service's error and go on using the database)."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
