@@ -194,7 +194,6 @@ def developer_rotate_secret(request: AuthenticatedHttpRequest, pk: int) -> HttpR
 def developer_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Delete an app, after the developer types its name: its connections end at once."""
     application = get_object_or_404(applications_of(developer=request.user), pk=pk)
-    live = live_connections_of(application=application).count()
     error = ""
     if request.method == "POST":
         if request.POST.get("name", "").strip() == application.name:
@@ -202,6 +201,7 @@ def developer_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
             messages.success(request, f"{application.name} is deleted; {ended} connection(s) ended.")
             return see_other("developers")
         error = "Type the app's name exactly to delete it."
+    live = live_connections_of(application=application).count()
     context = {"application": application, "live": live, "error": error}
     return render(request, "connections/developer_delete.html", context, status=400 if error else 200)
 
@@ -287,19 +287,20 @@ GUIDES = {
     "fapi": settings.BASE_DIR / "docs" / "guides" / "fapi.md",
     "versioning": settings.BASE_DIR / "docs" / "guides" / "versioning.md",
 }
+MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("table")  # raw HTML off
 
 
 @functools.cache
 def _guide(slug: str) -> tuple[str, SafeString]:
     text = GUIDES[slug].read_text(encoding="utf-8")
     title = text.splitlines()[0].removeprefix("# ").strip()
-    html = MarkdownIt("commonmark", {"html": False}).enable("table").render(text)
+    html = MARKDOWN.render(text)
     html = html.replace("<pre>", '<pre tabindex="0">')  # a code block that scrolls is reachable by keyboard
     return title, mark_safe(html)  # noqa: S308  (Markdown from the repository, with raw HTML disabled)
 
 
 def _inline(text: str) -> SafeString:
-    return mark_safe(MarkdownIt("commonmark", {"html": False}).renderInline(text))  # noqa: S308  (our own text)
+    return mark_safe(MARKDOWN.renderInline(text))  # noqa: S308  (our own text)
 
 
 @require_GET
