@@ -28,7 +28,7 @@ from .core.admin import (
     confirmed_action,
     stamp,
 )
-from .core.audit import audit_record
+from .core.audit import audit_record, by_staff
 from .core.http import signed_in_user
 from .models import (
     AuditEvent,
@@ -49,7 +49,7 @@ from .selectors import passkeys_of
 from .services.cards import card_update
 from .services.customers import customer_update
 from .services.drafts import draft_payment_cancel
-from .vocabulary import ActorType, AuditAction
+from .vocabulary import AuditAction
 
 RECENT = 20  # rows of each kind on a customer's page
 
@@ -596,9 +596,8 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         events = changelist.get_queryset(request).select_related("actor", "customer", "application")
         staff = signed_in_user(request)
         audit_record(
-            action=AuditAction.AUDIT_EXPORTED,
-            actor=staff,
-            actor_type=ActorType.STAFF,
+            AuditAction.AUDIT_EXPORTED,
+            by_staff(staff),
             data={"filters": request.GET.urlencode(), "events": events.count()},
         )
 

@@ -7,10 +7,10 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from .core.audit import audit_record
+from .core.audit import audit_record, by_customer, by_staff, by_system
 from .core.http import client_address
 from .services.security import login_failure_count
-from .vocabulary import ActorType, AuditAction
+from .vocabulary import AuditAction
 
 
 def _address(request: HttpRequest | None) -> str:
@@ -19,19 +19,14 @@ def _address(request: HttpRequest | None) -> str:
 
 @receiver(user_logged_in)
 def audit_login(sender: object, request: HttpRequest, user: User, **kwargs: object) -> None:
-    audit_record(
-        action=AuditAction.LOGIN,
-        actor=user,
-        customer=None if user.is_staff else user,
-        actor_type=ActorType.STAFF if user.is_staff else ActorType.CUSTOMER,
-        data={"ip": _address(request)},
-    )
+    by = by_staff(user) if user.is_staff else by_customer(user)
+    audit_record(AuditAction.LOGIN, by, data={"ip": _address(request)})
 
 
 @receiver(user_logged_out)
 def audit_logout(sender: object, request: HttpRequest, user: User | None, **kwargs: object) -> None:
     if user is not None:
-        audit_record(action=AuditAction.LOGOUT, actor=user, customer=user, actor_type=ActorType.CUSTOMER)
+        audit_record(AuditAction.LOGOUT, by_customer(user))
 
 
 @receiver(user_login_failed)
@@ -42,9 +37,5 @@ def audit_login_failure(
     login_failure_count(request=request, username=username)
     user = get_user_model().objects.filter(username=username).first()
     audit_record(
-        action=AuditAction.LOGIN_FAILED,
-        actor=None,
-        customer=user,
-        actor_type=ActorType.SYSTEM,
-        data={"username": username, "ip": _address(request)},
+        AuditAction.LOGIN_FAILED, by_system(customer=user), data={"username": username, "ip": _address(request)}
     )

@@ -6,12 +6,12 @@ from django.core.mail import mail_admins
 from django.core.management import call_command
 from django.tasks import task
 
-from bank.core.audit import audit_record
+from bank.core.audit import audit_record, by_system
 from bank.services.drafts import draft_payments_expire_due
 from bank.services.idempotency import idempotency_keys_purge
 from bank.services.ledger import ledger_problems
 from bank.services.passkeys import challenges_prune
-from bank.vocabulary import ActorType, AuditAction
+from bank.vocabulary import AuditAction
 
 logger = logging.getLogger(__name__)
 
@@ -38,12 +38,7 @@ def idempotency_keys_prune() -> int:
 def ledger_check() -> int:
     """Nightly: verify the whole ledger; on a mismatch, alert the bank's administrators."""
     problems = ledger_problems()
-    audit_record(
-        action=AuditAction.LEDGER_CHECKED,
-        actor=None,
-        actor_type=ActorType.SYSTEM,
-        data={"problems": len(problems), "first": problems[:10]},
-    )
+    audit_record(AuditAction.LEDGER_CHECKED, by_system(), data={"problems": len(problems), "first": problems[:10]})
     if problems:
         logger.error("The ledger is inconsistent: %d problem(s): %s", len(problems), "; ".join(problems[:10]))
         mail_admins(

@@ -3,8 +3,8 @@
 from django.http import HttpRequest
 from oauth2_provider.signals import app_authorized
 
-from bank.core.audit import audit_record
-from bank.vocabulary import ActorType, AuditAction
+from bank.core.audit import audit_record, by_app
+from bank.vocabulary import AuditAction
 
 from .models import AccessToken
 
@@ -14,11 +14,8 @@ def _token_issued(sender: object, request: HttpRequest, token: AccessToken, **kw
     # The customer and the connection in one query (the application goes by its id).
     token = AccessToken.objects.select_related("user", "connection").get(pk=token.pk)
     audit_record(
-        action=AuditAction.TOKEN_REFRESHED if grant_type == "refresh_token" else AuditAction.TOKEN_ISSUED,
-        actor=None,
-        actor_type=ActorType.APP,
-        customer=token.user,
-        connection=token.connection,
+        AuditAction.TOKEN_REFRESHED if grant_type == "refresh_token" else AuditAction.TOKEN_ISSUED,
+        by_app(token.connection, customer=token.user),
         data={"scope": token.scope, "expires": token.expires.isoformat()},
     )
 

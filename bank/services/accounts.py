@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from schwifty import IBAN
 
-from bank.core.audit import audit_record
+from bank.core.audit import acting, audit_record, by_customer
 from bank.core.errors import ErrorCode, InvalidState, PermissionDenied, ValidationFailed
 from bank.core.transactions import atomic_with_retry
 from bank.models import AccountType, CoOwner, CoOwnerStatus, MonetaryAccount
@@ -100,10 +100,8 @@ def account_open(
                 if co_owner is not None:
                     CoOwner.objects.create(account=account, user=co_owner)
                 audit_record(
-                    action=AuditAction.ACCOUNT_OPENED,
-                    actor=actor,
-                    customer=owner,
-                    connection=connection,
+                    AuditAction.ACCOUNT_OPENED,
+                    acting(actor, customer=owner, connection=connection),
                     target=account,
                     data={"type": type, "co_owner_invited": co_owner.pk if co_owner else None},
                 )
@@ -123,9 +121,8 @@ def co_owner_answer(*, invitation_id: int, customer: User, accept: bool) -> CoOw
     invitation.answered_at = timezone.now()
     invitation.save(update_fields=["status", "answered_at"])
     audit_record(
-        action=AuditAction.CO_OWNER_ACCEPTED if accept else AuditAction.CO_OWNER_REJECTED,
-        actor=customer,
-        customer=customer,
+        AuditAction.CO_OWNER_ACCEPTED if accept else AuditAction.CO_OWNER_REJECTED,
+        by_customer(customer),
         target=invitation.account,
     )
     return invitation
@@ -143,10 +140,6 @@ def account_deposit(*, account: MonetaryAccount, amount: Decimal, description: s
         source=None, target=ResolvedCounterparty.of_account(account), amount=amount, description=description
     )
     audit_record(
-        action=AuditAction.ACCOUNT_DEPOSIT,
-        actor=actor,
-        customer=account.owner,
-        target=account,
-        data={"amount": str(amount)},
+        AuditAction.ACCOUNT_DEPOSIT, acting(actor, customer=account.owner), target=account, data={"amount": str(amount)}
     )
     ledger_post(payments)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from bank.core.audit import AuditData, audit_record
+from bank.core.audit import AuditData, acting, audit_record
 from bank.core.errors import ErrorCode, InvalidState, PermissionDenied, ValidationFailed
 from bank.core.events import Audience, event_record
 from bank.core.transactions import atomic_with_retry
@@ -91,10 +91,8 @@ def card_order(
         daily_limit=_checked_limit(daily_limit if daily_limit is not None else DEFAULT_DAILY_LIMIT),
     )
     audit_record(
-        action=AuditAction.CARD_ORDERED,
-        actor=actor,
-        customer=customer,
-        connection=connection,
+        AuditAction.CARD_ORDERED,
+        acting(actor, customer=customer, connection=connection),
         target=card,
         data={"type": type},
     )
@@ -173,12 +171,7 @@ def card_update(
             changes["reason"] = reason
         card.save()
         audit_record(
-            action=AuditAction.CARD_UPDATED,
-            actor=actor,
-            customer=customer,
-            connection=connection,
-            target=card,
-            data=changes,
+            AuditAction.CARD_UPDATED, acting(actor, customer=customer, connection=connection), target=card, data=changes
         )
         audience = Audience(account_id=card.primary_account_id, customer_id=customer.pk)
         event_record(EventType.CARD_UPDATED, card, audience)

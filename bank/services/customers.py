@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.db import transaction
 
-from bank.core.audit import AuditData, audit_record
+from bank.core.audit import Actor, AuditData, audit_record, by_staff
 from bank.core.errors import ErrorCode, PermissionDenied, ValidationFailed
 from bank.models import AccountType, SandboxCustomer
 from bank.selectors import is_sandbox_customer
@@ -36,11 +36,7 @@ def customer_update(*, customer: User, staff: User, email: str, is_active: bool)
         return customer
     customer.save(update_fields=["email", "is_active"])
     audit_record(
-        action=AuditAction.CUSTOMER_CHANGED,
-        actor=staff,
-        customer=customer,
-        actor_type=ActorType.STAFF,
-        data={"before": before, "after": after},
+        AuditAction.CUSTOMER_CHANGED, by_staff(staff, customer=customer), data={"before": before, "after": after}
     )
     return customer
 
@@ -78,10 +74,8 @@ def sandbox_customer_create(*, developer: User) -> tuple[User, str]:
     account_open(owner=customer, type=AccountType.SAVINGS, description="Savings", actor=customer)
     account_deposit(account=main, amount=SANDBOX_CUSTOMER_OPENING, description="Sandbox money", actor=developer)
     audit_record(
-        action=AuditAction.SANDBOX_CUSTOMER_CREATED,
-        actor=developer,
-        customer=customer,
-        actor_type=ActorType.CUSTOMER,
+        AuditAction.SANDBOX_CUSTOMER_CREATED,
+        Actor(ActorType.CUSTOMER, developer, customer),
         data={"username": username},
     )
     return customer, password

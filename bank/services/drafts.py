@@ -8,13 +8,13 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from bank.core.audit import audit_record
+from bank.core.audit import acting, audit_record, by_customer
 from bank.core.errors import ErrorCode, InvalidState, NotFound, ValidationFailed
 from bank.core.events import Audience, events_record
 from bank.core.transactions import atomic_with_retry
 from bank.models import DraftPayment, DraftPaymentEntry, DraftStatus, MonetaryAccount, Payment
 from bank.selectors import Pointer, ResolvedCounterparty, account_ids_of, counterparty_resolve, pointer_resolve
-from bank.vocabulary import DRAFT_ENTRIES_MAX, REASON_MAX, ActorType, AuditAction, EventType
+from bank.vocabulary import DRAFT_ENTRIES_MAX, REASON_MAX, AuditAction, EventType
 
 from .ledger import ledger_post, ledger_prepare
 from .rules import (
@@ -91,10 +91,8 @@ def draft_payment_create(
             for amount, target, description in resolved
         )
         audit_record(
-            action=AuditAction.DRAFT_CREATED,
-            actor=actor,
-            customer=customer,
-            connection=connection,
+            AuditAction.DRAFT_CREATED,
+            acting(actor, customer=customer, connection=connection),
             target=draft,
             data={"entries": len(resolved), "total": str(sum(amount for amount, _, _ in resolved))},
         )
@@ -152,11 +150,8 @@ def _draft_payment_pay(*, draft_id: int, customer: User) -> DraftPayment:
     draft.save(update_fields=["status", "answered_at", "answered_by", "updated"])
     _draft_events(EventType.DRAFT_PAYMENT_UPDATED, [draft])
     audit_record(
-        action=AuditAction.DRAFT_ACCEPTED,
-        actor=customer,
-        customer=customer,
-        connection=draft.connection,
-        actor_type=ActorType.CUSTOMER,
+        AuditAction.DRAFT_ACCEPTED,
+        by_customer(customer, connection=draft.connection),
         target=draft,
         data={"payment_ids": [entry.payment_id for entry in entries]},
     )
@@ -179,12 +174,9 @@ def draft_payment_reject(*, draft_id: int, customer: User, reason: str = "") -> 
     draft.save(update_fields=["status", "reason", "answered_at", "answered_by", "updated"])
     _draft_events(EventType.DRAFT_PAYMENT_UPDATED, [draft])
     audit_record(
-        action=AuditAction.DRAFT_REJECTED,
-        actor=customer,
-        customer=customer,
-        actor_type=ActorType.CUSTOMER,
+        AuditAction.DRAFT_REJECTED,
+        by_customer(customer, connection=draft.connection),
         target=draft,
-        connection=draft.connection,
         data={"reason": reason},
     )
     return draft
@@ -205,10 +197,8 @@ def draft_payment_cancel(
     draft.save(update_fields=["status", "reason", "updated"])
     _draft_events(EventType.DRAFT_PAYMENT_UPDATED, [draft])
     audit_record(
-        action=AuditAction.DRAFT_CANCELLED,
-        actor=actor,
-        customer=customer,
-        connection=connection,
+        AuditAction.DRAFT_CANCELLED,
+        acting(actor, customer=customer, connection=connection),
         target=draft,
         data={"reason": reason} if reason else {},
     )

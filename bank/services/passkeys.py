@@ -40,7 +40,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from bank.core.audit import audit_record
+from bank.core.audit import Actor, audit_record, by_customer, by_system
 from bank.core.errors import ErrorCode, NotFound, PermissionDenied, ValidationFailed
 from bank.models import MonetaryAccount, Passkey, PasskeyChallenge
 from bank.selectors import drafts_of, received_requests
@@ -249,13 +249,10 @@ def second_factor_confirm(
 def _refuse(
     *, customer: User | None, approval: Approval, reason: str, passkey: Passkey | None = None
 ) -> PasskeyRefused:
+    owner = customer or (passkey.customer if passkey else None)
+    by = Actor(ActorType.CUSTOMER, customer, owner) if owner else by_system()
     audit_record(
-        action=AuditAction.PASSKEY_REFUSED,
-        actor=customer,
-        customer=customer or (passkey.customer if passkey else None),
-        actor_type=ActorType.CUSTOMER if customer or passkey else ActorType.SYSTEM,
-        target=passkey,
-        data={"operation": approval.operation, "reason": reason},
+        AuditAction.PASSKEY_REFUSED, by, target=passkey, data={"operation": approval.operation, "reason": reason}
     )
     return PasskeyRefused(
         "Your passkey could not confirm this; nothing was done. Try again from the page.",
@@ -318,12 +315,7 @@ def passkey_verify(*, customer: User | None, session_key: str, approval: Approva
     if not moved.update(sign_count=new_count, last_used_at=timezone.now()):
         raise _refuse(customer=customer, approval=approval, reason="sign_count_went_back", passkey=passkey)
     audit_record(
-        action=AuditAction.PASSKEY_USED,
-        actor=passkey.customer,
-        customer=passkey.customer,
-        actor_type=ActorType.CUSTOMER,
-        target=passkey,
-        data={"operation": approval.operation},
+        AuditAction.PASSKEY_USED, by_customer(passkey.customer), target=passkey, data={"operation": approval.operation}
     )
     return passkey
 
@@ -394,14 +386,7 @@ def passkey_add(*, customer: User, session_key: str, name: str, credential: str)
                 sign_count=verified.sign_count,
                 transports=[str(t) for t in transports][:8],
             )
-            audit_record(
-                action=AuditAction.PASSKEY_ADDED,
-                actor=customer,
-                customer=customer,
-                actor_type=ActorType.CUSTOMER,
-                target=passkey,
-                data={"name": name},
-            )
+            audit_record(AuditAction.PASSKEY_ADDED, by_customer(customer), target=passkey, data={"name": name})
     except IntegrityError:
         raise ValidationFailed("This passkey is already registered.", code=ErrorCode.INVALID) from None
     return passkey
@@ -420,10 +405,8 @@ def passkey_rename(*, customer: User, passkey_id: int, name: str) -> Passkey:
     before, passkey.name = passkey.name, _name_checked(name)
     passkey.save(update_fields=["name"])
     audit_record(
-        action=AuditAction.PASSKEY_RENAMED,
-        actor=customer,
-        customer=customer,
-        actor_type=ActorType.CUSTOMER,
+        AuditAction.PASSKEY_RENAMED,
+        by_customer(customer),
         target=passkey,
         data={"before": before, "after": passkey.name},
     )
@@ -442,10 +425,8 @@ def passkey_remove(*, customer: User, passkey_id: int, password: str) -> None:
     with transaction.atomic():
         passkey = _own(customer, passkey_id)
         audit_record(
-            action=AuditAction.PASSKEY_REMOVED,
-            actor=customer,
-            customer=customer,
-            actor_type=ActorType.CUSTOMER,
+            AuditAction.PASSKEY_REMOVED,
+            by_customer(customer),
             target=passkey,
             data={"name": passkey.name, "credential_id": bytes_to_base64url(bytes(passkey.credential_id))},
         )

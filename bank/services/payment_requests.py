@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from bank.core.audit import audit_record
+from bank.core.audit import acting, audit_record, by_customer
 from bank.core.errors import ErrorCode, InvalidState, ValidationFailed
 from bank.core.events import Audience, events_record
 from bank.core.transactions import atomic_with_retry
@@ -74,10 +74,8 @@ def request_inquiry_create(
         created.append(RequestResponse.objects.create(inquiry=inquiry, monetary_account=target.account))
     _request_events(EventType.REQUEST_CREATED, created)
     audit_record(
-        action=AuditAction.REQUEST_INQUIRY_CREATED,
-        actor=actor,
-        customer=customer,
-        connection=connection,
+        AuditAction.REQUEST_INQUIRY_CREATED,
+        acting(actor, customer=customer, connection=connection),
         target=inquiry,
         data={"amount": str(amount), "to": target.value},
     )
@@ -102,11 +100,7 @@ def request_inquiry_revoke(
         response.status = RequestStatus.REVOKED
     _request_events(EventType.REQUEST_UPDATED, [inquiry, *responses])
     audit_record(
-        action=AuditAction.REQUEST_INQUIRY_REVOKED,
-        actor=actor,
-        customer=customer,
-        connection=connection,
-        target=inquiry,
+        AuditAction.REQUEST_INQUIRY_REVOKED, acting(actor, customer=customer, connection=connection), target=inquiry
     )
     return inquiry
 
@@ -145,9 +139,8 @@ def request_response_accept(*, response_id: int, customer: User, source: Monetar
     inquiry.save(update_fields=["status", "updated"])
     _request_events(EventType.REQUEST_UPDATED, [inquiry, response])
     audit_record(
-        action=AuditAction.REQUEST_RESPONSE_ACCEPTED,
-        actor=customer,
-        customer=customer,
+        AuditAction.REQUEST_RESPONSE_ACCEPTED,
+        by_customer(customer),
         target=response,
         data={"payment_id": payment.pk, "amount": str(inquiry.amount)},
     )
@@ -163,7 +156,7 @@ def request_response_reject(*, response_id: int, customer: User) -> RequestRespo
     inquiry.status = RequestStatus.REJECTED
     inquiry.save(update_fields=["status", "updated"])
     _request_events(EventType.REQUEST_UPDATED, [inquiry, response])
-    audit_record(action=AuditAction.REQUEST_RESPONSE_REJECTED, actor=customer, customer=customer, target=response)
+    audit_record(AuditAction.REQUEST_RESPONSE_REJECTED, by_customer(customer), target=response)
     return response
 
 

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import User
 
-from bank.core.audit import audit_record
+from bank.core.audit import acting, audit_record
 from bank.core.errors import ErrorCode, PermissionDenied
 from bank.core.transactions import atomic_with_retry
 from bank.models import MonetaryAccount, Payment
@@ -52,10 +52,8 @@ def payment_create(
     ensure_savings_rule(customer=customer, source=source, target=target)
     payments = ledger_prepare(source=source, target=target, amount=amount, description=description)
     audit_record(
-        action=AuditAction.PAYMENT_CREATED,
-        actor=actor,
-        customer=customer,
-        connection=connection,
+        AuditAction.PAYMENT_CREATED,
+        acting(actor, customer=customer, connection=connection),
         target=payments[0].movement,  # its legs' ids are drawn while they are posted, under the locks
         data={"amount": str(amount), "to": target.value, "internal": target.is_internal},
     )

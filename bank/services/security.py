@@ -13,12 +13,12 @@ from django.core.exceptions import PermissionDenied as LoginRefused
 from django.db import transaction
 from django.http import HttpRequest
 
-from bank.core.audit import audit_record
+from bank.core.audit import audit_record, by_customer
 from bank.core.errors import ErrorCode, PermissionDenied
 from bank.core.http import client_address
 from bank.core.limits import Limit
 from bank.selectors import logged_in_from_before
-from bank.vocabulary import ActorType, AuditAction
+from bank.vocabulary import AuditAction
 
 # One budget for every place that checks the logged-in customer's password: the step-up before a
 # payment and the password-change form count against each other.
@@ -36,13 +36,7 @@ def password_confirm(
     attempt = PASSWORD_GUESSES.hit(who)
     if attempt > PASSWORD_GUESSES.attempts:
         if attempt == PASSWORD_GUESSES.attempts + 1:  # the first refusal of the window, once
-            audit_record(
-                action=AuditAction.PASSWORD_GUESSES_LOCKED,
-                actor=customer,
-                customer=customer,
-                actor_type=ActorType.CUSTOMER,
-                data={"purpose": purpose},
-            )
+            audit_record(AuditAction.PASSWORD_GUESSES_LOCKED, by_customer(customer), data={"purpose": purpose})
         raise PermissionDenied(
             f"Too many wrong passwords. For your safety, {act} is paused for 15 minutes.",
             code=ErrorCode.STEP_UP_LOCKED,
@@ -50,13 +44,7 @@ def password_confirm(
     if customer.check_password(password):
         PASSWORD_GUESSES.reset(who)
         return
-    audit_record(
-        action=AuditAction.STEP_UP_FAILED,
-        actor=customer,
-        customer=customer,
-        actor_type=ActorType.CUSTOMER,
-        data={"purpose": purpose},
-    )
+    audit_record(AuditAction.STEP_UP_FAILED, by_customer(customer), data={"purpose": purpose})
     left = PASSWORD_GUESSES.attempts - attempt
     raise PermissionDenied(
         f"That password is not right; {unchanged}. {left} attempts left.", code=ErrorCode.STEP_UP_FAILED
@@ -68,7 +56,7 @@ def password_change(*, customer: User, new_password: str) -> None:
     """Set a new password (the form has checked the old one with `password_confirm`)."""
     customer.set_password(new_password)
     customer.save(update_fields=["password"])
-    audit_record(action=AuditAction.PASSWORD_CHANGED, actor=customer, customer=customer, actor_type=ActorType.CUSTOMER)
+    audit_record(AuditAction.PASSWORD_CHANGED, by_customer(customer))
 
 
 # --- The login form ---------------------------------------------------------------------------

@@ -18,10 +18,10 @@ from django.utils import timezone
 from oauth2_provider.generators import generate_client_secret
 from PIL import Image, ImageOps
 
-from bank.core.audit import AuditData, audit_record
+from bank.core.audit import AuditData, audit_record, by_developer
 from bank.core.errors import ErrorCode, ValidationFailed
 from bank.selectors import display_name
-from bank.vocabulary import ActorType, AuditAction
+from bank.vocabulary import AuditAction
 from connections.keys import checked_jwks
 from connections.models import (
     Application,
@@ -188,14 +188,7 @@ def _developer_audit(
     application: Application, developer: User, action: AuditAction, data: AuditData | None = None
 ) -> None:
     """What a developer did to their own app, in the audit log."""
-    audit_record(
-        action=action,
-        actor=developer,
-        customer=developer,
-        application=application,
-        actor_type=ActorType.CUSTOMER,
-        data=data,
-    )
+    audit_record(action, by_developer(developer), application=application, data=data)
 
 
 @transaction.atomic
@@ -291,11 +284,9 @@ def application_update(
     _developer_audit(application, developer, AuditAction.APPLICATION_UPDATED, {"changed": changed})
     if reviewed_changes and before != {"verified": False, "allowed_scopes": application.allowed_scope_list()}:
         audit_record(
-            action=AuditAction.APPLICATION_SENT_TO_REVIEW,
-            actor=developer,
-            customer=developer,
+            AuditAction.APPLICATION_SENT_TO_REVIEW,
+            by_developer(developer),
             application=application,
-            actor_type=ActorType.CUSTOMER,
             data={
                 "changed": reviewed_changes,
                 "before": before,

@@ -9,9 +9,9 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from bank.core.audit import AuditData, audit_record
+from bank.core.audit import AuditData, audit_record, by_app
 from bank.core.errors import ErrorCode, ValidationFailed
-from bank.vocabulary import ActorType, AuditAction
+from bank.vocabulary import AuditAction
 from connections.models import Application, Connection, PushedRequest
 
 REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:"
@@ -85,10 +85,5 @@ def oauth_refusal_record(
     if application is None or not cache.add(f"oauth-refused:{application.pk}:{endpoint}:{error}", True, 60):
         return
     audit_record(
-        action=action,
-        actor=None,
-        actor_type=ActorType.APP,
-        application=application,
-        connection=connection,
-        data={"endpoint": endpoint, "error": error, **(data or {})},
+        action, by_app(connection), application=application, data={"endpoint": endpoint, "error": error, **(data or {})}
     )

@@ -25,11 +25,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from bank.core.audit import audit_record
+from bank.core.audit import audit_record, by_app, by_developer
 from bank.core.errors import ErrorCode, NotFound, PermissionDenied, ValidationFailed
 from bank.core.events import event_data
 from bank.models import Event
-from bank.vocabulary import ActorType, AuditAction, EventType, NotificationCategory
+from bank.vocabulary import AuditAction, EventType, NotificationCategory
 from connections import scopes as scope_table
 from connections.models import Application, Connection, Delivery, DeliveryStatus, NotificationFilter
 from connections.selectors import is_account_shared, scopes_allowed
@@ -59,12 +59,7 @@ def signing_secret_rotate(*, application: Application, developer: User) -> str:
     secret = signing_secret_new()
     application.signing_secret = seal(secret)
     application.save(update_fields=["signing_secret"])
-    audit_record(
-        action=AuditAction.APPLICATION_SIGNING_SECRET_ROTATED,
-        actor=developer,
-        application=application,
-        actor_type=ActorType.CUSTOMER,
-    )
+    audit_record(AuditAction.APPLICATION_SIGNING_SECRET_ROTATED, by_developer(developer), application=application)
     return secret
 
 
@@ -122,10 +117,8 @@ def notification_filter_create(*, connection: Connection, category: str, target:
     except IntegrityError:
         raise duplicate from None
     audit_record(
-        action=AuditAction.NOTIFICATION_FILTER_CREATED,
-        actor=None,
-        customer=connection.user,
-        connection=connection,
+        AuditAction.NOTIFICATION_FILTER_CREATED,
+        by_app(connection, customer=connection.user),
         target=notification_filter,
         data={"category": category, "target": target},
     )
@@ -138,10 +131,8 @@ def notification_filter_delete(*, connection: Connection, filter_id: int) -> Non
     if notification_filter is None:
         raise NotFound("No such notification filter.")
     audit_record(
-        action=AuditAction.NOTIFICATION_FILTER_DELETED,
-        actor=None,
-        customer=connection.user,
-        connection=connection,
+        AuditAction.NOTIFICATION_FILTER_DELETED,
+        by_app(connection, customer=connection.user),
         target=notification_filter,
         data={"category": notification_filter.category, "target": notification_filter.notification_target},
     )
@@ -320,10 +311,8 @@ def _filter_disable(notification_filter: NotificationFilter) -> None:
     )
     connection = notification_filter.connection
     audit_record(
-        action=AuditAction.NOTIFICATION_FILTER_DISABLED,
-        actor=None,
-        customer=connection.user,
-        connection=connection,
+        AuditAction.NOTIFICATION_FILTER_DISABLED,
+        by_app(connection, customer=connection.user),
         target=notification_filter,
         data={"target": notification_filter.notification_target, "since": str(notification_filter.failing_since)},
     )
@@ -344,13 +333,7 @@ def delivery_resend(*, application: Application, developer: User, delivery_id: s
     delivery.next_attempt_at = timezone.now()
     delivery.leased_until = None
     delivery.save(update_fields=["status", "next_attempt_at", "leased_until"])
-    audit_record(
-        action=AuditAction.CALLBACK_REDELIVERED,
-        actor=developer,
-        application=application,
-        actor_type=ActorType.CUSTOMER,
-        target=delivery,
-    )
+    audit_record(AuditAction.CALLBACK_REDELIVERED, by_developer(developer), application=application, target=delivery)
     return delivery
 
 

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from bank.core.audit import audit_record
+from bank.core.audit import Actor, acting, audit_record, by_customer
 from bank.core.errors import ErrorCode, ValidationFailed
 from bank.core.events import Audience, event_record
 from bank.models import MonetaryAccount
@@ -67,11 +67,8 @@ def connection_grant(
     if set(granted) & scope_table.MONEY_MOVING:
         alert_customer(user, ALERT_MONEY_APP_CONNECTED, connection=connection)
     audit_record(
-        action=AuditAction.CONNECTION_GRANTED,
-        actor=user,
-        customer=user,
-        connection=connection,
-        actor_type=ActorType.CUSTOMER,
+        AuditAction.CONNECTION_GRANTED,
+        by_customer(user, connection=connection),
         data={"scopes": granted, "accounts": sorted(a.pk for a in shared)},
     )
     return connection
@@ -90,11 +87,8 @@ def connection_set_accounts(
     connection.accounts.set(shared)
     _connection_event(EventType.CONNECTION_ACCOUNTS_CHANGED, connection)
     audit_record(
-        action=AuditAction.CONNECTION_ACCOUNTS_CHANGED,
-        actor=user,
-        customer=user,
-        connection=connection,
-        actor_type=ActorType.CUSTOMER,
+        AuditAction.CONNECTION_ACCOUNTS_CHANGED,
+        by_customer(user, connection=connection),
         data={"before": before, "after": sorted(a.pk for a in shared)},
     )
     return connection
@@ -151,11 +145,8 @@ def connection_revoke(
     if by == RevokedBy.STAFF:
         alert_customer(connection.user, ALERT_STAFF_REVOKED, connection=connection, reason=reason)
     audit_record(
-        action=AuditAction.CONNECTION_EXPIRED if expired else AuditAction.CONNECTION_REVOKED,
-        actor=actor,
-        customer=connection.user,
-        connection=connection,
-        actor_type=REVOKER.get(by, ActorType.SYSTEM),
+        AuditAction.CONNECTION_EXPIRED if expired else AuditAction.CONNECTION_REVOKED,
+        Actor(REVOKER.get(by, ActorType.SYSTEM), actor, connection.user, connection),
         data={
             "by": by,
             "access_tokens": access_tokens,
@@ -225,9 +216,7 @@ def connection_record_read(*, connection: Connection, resource: str, account_id:
     _recent_reads[key] = now
     if cache.add(key, True, timeout=READ_RECORD_INTERVAL):
         audit_record(
-            action=AuditAction.API_READ,
-            actor=connection.user,
-            customer=connection.user,
-            connection=connection,
+            AuditAction.API_READ,
+            acting(connection.user, customer=connection.user, connection=connection),
             data={"resource": resource, "account_id": account_id},
         )

@@ -13,9 +13,9 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from bank.core.audit import AuditData, audit_record
+from bank.core.audit import AuditData, audit_record, by_developer, by_staff
 from bank.core.errors import ErrorCode, InvalidState, PermissionDenied, ValidationFailed
-from bank.vocabulary import REASON_MAX, ActorType, AuditAction
+from bank.vocabulary import REASON_MAX, AuditAction
 from connections import scopes as scope_table
 from connections.models import Application, Connection, RevokedBy, ScopeRequest, ScopeRequestStatus
 
@@ -72,10 +72,9 @@ def _set_policy(
     after = _policy(application)
     if before != after:
         audit_record(
-            action=AuditAction.APPLICATION_POLICY_CHANGED,
-            actor=staff,
+            AuditAction.APPLICATION_POLICY_CHANGED,
+            by_staff(staff),
             application=application,
-            actor_type=ActorType.STAFF,
             data={"before": before, "after": after, "reason": reason, **data},
         )
 
@@ -111,10 +110,9 @@ def application_review(
         endorsed_at=timezone.now(),
     )
     audit_record(
-        action=AuditAction.SCOPE_REQUEST_CREATED,
-        actor=staff,
+        AuditAction.SCOPE_REQUEST_CREATED,
+        by_staff(staff),
         application=application,
-        actor_type=ActorType.STAFF,
         target=request,
         data={"scopes": request.scope_list, "reason": reason, "endorsed": True},
     )
@@ -134,11 +132,9 @@ def scope_request_create(
         application=application, scopes=" ".join(wanted), reason=reason, requested_by=requested_by
     )
     audit_record(
-        action=AuditAction.SCOPE_REQUEST_CREATED,
-        actor=requested_by,
-        customer=requested_by,
+        AuditAction.SCOPE_REQUEST_CREATED,
+        by_developer(requested_by),
         application=application,
-        actor_type=ActorType.CUSTOMER,
         target=request,
         data={"scopes": wanted, "reason": reason, "endorsed": False},
     )
@@ -166,10 +162,9 @@ def scope_request_approve(*, request: ScopeRequest, staff: User, reason: str) ->
         request.endorsed_at = now
         request.save(update_fields=["endorsed_by", "endorsed_at"])
         audit_record(
-            action=AuditAction.SCOPE_REQUEST_ENDORSED,
-            actor=staff,
+            AuditAction.SCOPE_REQUEST_ENDORSED,
+            by_staff(staff),
             application=request.application,
-            actor_type=ActorType.STAFF,
             target=request,
             data={"scopes": request.scope_list, "reason": reason},
         )
@@ -196,10 +191,9 @@ def scope_request_approve(*, request: ScopeRequest, staff: User, reason: str) ->
     request.decision_reason = reason
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     audit_record(
-        action=AuditAction.SCOPE_REQUEST_APPROVED,
-        actor=staff,
+        AuditAction.SCOPE_REQUEST_APPROVED,
+        by_staff(staff),
         application=application,
-        actor_type=ActorType.STAFF,
         target=request,
         data={"scopes": request.scope_list, "reason": reason, "endorsed_by": request.endorsed_by_id},
     )
@@ -216,10 +210,9 @@ def scope_request_reject(*, request: ScopeRequest, staff: User, reason: str) -> 
     request.decision_reason = reason
     request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
     audit_record(
-        action=AuditAction.SCOPE_REQUEST_REJECTED,
-        actor=staff,
+        AuditAction.SCOPE_REQUEST_REJECTED,
+        by_staff(staff),
         application=request.application,
-        actor_type=ActorType.STAFF,
         target=request,
         data={"scopes": request.scope_list, "reason": reason},
     )
@@ -250,10 +243,9 @@ def application_suspend(*, application: Application, actor: User, reason: str) -
         alert_customer(connection.user, ALERT_APP_SUSPENDED, connection=connection, reason=reason)
         ended += 1
     audit_record(
-        action=AuditAction.APPLICATION_SUSPENDED,
-        actor=actor,
+        AuditAction.APPLICATION_SUSPENDED,
+        by_staff(actor),
         application=application,
-        actor_type=ActorType.STAFF,
         data={"reason": reason, "connections_revoked": ended},
     )
     return ended
@@ -271,10 +263,9 @@ def application_unsuspend(*, application: Application, actor: User, reason: str)
     application.suspended_reason = ""
     application.save(update_fields=["suspended_at", "suspended_reason"])
     audit_record(
-        action=AuditAction.APPLICATION_UNSUSPENDED,
-        actor=actor,
+        AuditAction.APPLICATION_UNSUSPENDED,
+        by_staff(actor),
         application=application,
-        actor_type=ActorType.STAFF,
         data={"reason": reason, "suspended_since": suspended_since},
     )
 
@@ -298,11 +289,5 @@ def application_metadata_set(
         kept = set(application.allowed_scope_list()) - scope_table.MONEY_MOVING
         if kept != set(application.allowed_scope_list()):
             _set_policy(application, staff=staff, verified=application.verified, allowed=kept, reason=reason, data={})
-    audit_record(
-        action=AuditAction.APPLICATION_METADATA_CHANGED,
-        actor=staff,
-        application=application,
-        actor_type=ActorType.STAFF,
-        data=data,
-    )
+    audit_record(AuditAction.APPLICATION_METADATA_CHANGED, by_staff(staff), application=application, data=data)
     return application

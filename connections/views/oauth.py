@@ -34,7 +34,7 @@ from oauth2_provider.views import (
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749 import errors
 
-from bank.core.audit import audit_record
+from bank.core.audit import audit_record, by_customer
 from bank.core.errors import DomainError, ErrorCode, ValidationFailed
 from bank.core.http import AuthenticatedHttpRequest, client_address, no_store_json, session_key_of, signed_in_user
 from bank.core.limits import Limit
@@ -43,7 +43,7 @@ from bank.selectors import active_accounts_of
 from bank.services.passkeys import CREDENTIAL_FIELD as PASSKEY_CREDENTIAL
 from bank.services.passkeys import STEP_FIELD as PASSKEY_STEP
 from bank.services.passkeys import Approval, challenge_answer, has_passkey, second_factor_confirm
-from bank.vocabulary import ActorType, AuditAction
+from bank.vocabulary import AuditAction
 from connections import scopes as scope_table
 from connections.forms import ConsentForm
 from connections.keys import ALGORITHMS
@@ -239,13 +239,7 @@ class BankAuthorizationView(AuthorizationView):
         if asks_options and not data.get("allow"):
             return no_store_json({"code": "passkey_not_needed", "detail": "Only Allow needs a passkey."}, status=400)
         if not data.get("allow"):
-            audit_record(
-                action=AuditAction.CONSENT_DENIED,
-                actor=self.request.user,
-                customer=self.request.user,
-                application=application,
-                actor_type=ActorType.CUSTOMER,
-            )
+            audit_record(AuditAction.CONSENT_DENIED, by_customer(self.request.user), application=application)
             return self._authorize(application, credentials, scopes=requested["scope"], allow=False)
 
         # Never more than was requested, nor more than the bank allows this app.
