@@ -13,16 +13,7 @@ import time
 
 import httpx
 
-from bench.common import (
-    bank_server,
-    cursor_at,
-    fresh_database,
-    machine,
-    migrate,
-    percentiles,
-    production_env,
-    use_django,
-)
+from bench import common
 
 
 def timed(client: httpx.Client, path: str, pages: dict[str, dict[str, str]], count: int) -> dict[str, list[float]]:
@@ -46,9 +37,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
 
-    env = production_env(fresh_database("bank_bench_lists"))
-    migrate(env)
-    use_django(env)
+    env = common.production_env(common.fresh_database("bank_bench_lists"))
+    common.migrate(env)
+    common.use_django(env)
     from bank.models import Payment
     from bench.seed import api_token, bench_customer, seed_transfers
 
@@ -67,23 +58,23 @@ def main() -> None:
 
     pages = {
         "first": {"page_size": str(page_size)},
-        f"{depth:,} pages deep": {"page_size": str(page_size), "cursor": cursor_at(deep_position)},
+        f"{depth:,} pages deep": {"page_size": str(page_size), "cursor": common.cursor_at(deep_position)},
     }
-    with bank_server(env) as url, httpx.Client(base_url=url, headers=headers, timeout=10) as client:
+    with common.bank_server(env) as url, httpx.Client(base_url=url, headers=headers, timeout=10) as client:
         samples = timed(client, path, pages, args.requests)
 
     print(
         f"Payment list, {args.requests} sequential requests each (interleaved), page_size {page_size}; "
         f"{2 * args.transfers:,} payments seeded in {seeded_in:.1f} s ({on_source:,} on the listed account)"
     )
-    print(f"Machine: {machine()}")
+    print(f"Machine: {common.machine()}")
     print()
     print("| page | p50 ms | p90 ms | p99 ms | mean ms |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, measured in samples.items():
-        p = percentiles(measured)
+        p = common.percentiles(measured)
         print(f"| {name} | {p['p50']:.1f} | {p['p90']:.1f} | {p['p99']:.1f} | {p['mean']:.1f} |")
-    first, deep = (percentiles(measured)["p50"] for measured in samples.values())
+    first, deep = (common.percentiles(measured)["p50"] for measured in samples.values())
     print(f"\nDeep page p50 / first page p50: {deep / first:.2f}")
 
 

@@ -24,16 +24,7 @@ from typing import Any
 import httpx
 import redis
 
-from bench.common import (
-    bank_server,
-    cursor_at,
-    fresh_database,
-    machine,
-    migrate,
-    percentiles,
-    production_env,
-    use_django,
-)
+from bench import common
 
 ROOT = Path(__file__).resolve().parent.parent
 BEHIND_TLS = "X-Forwarded-Proto: https"
@@ -107,15 +98,15 @@ def wrk(
 def bench_env(database: str) -> dict[str, str]:
     """The environment of a bank under the bench settings (the floors mounted, the header of SQL
     statements, no rate limit in the way) on a fresh, migrated `database`, with an empty Redis."""
-    env = production_env(
-        fresh_database(database),
+    env = common.production_env(
+        common.fresh_database(database),
         DJANGO_SETTINGS_MODULE="config.settings.bench",
         REDIS_URL=REDIS_URL,
         API_RATE_PER_CONNECTION="10000000/min",
         API_WRITE_RATE_PER_CONNECTION="10000000/min",
     )
     redis.Redis.from_url(REDIS_URL).flushdb()
-    migrate(env)
+    common.migrate(env)
     return env
 
 
@@ -204,7 +195,7 @@ def main() -> None:
         env=env,
         check=True,
     )
-    use_django(env)
+    common.use_django(env)
     from bank.models import Payment
     from bench import token_endpoint
     from bench.seed import api_token, bench_customer, seed_transfers
@@ -221,7 +212,7 @@ def main() -> None:
     listing = f"/api/v1/monetary-accounts/{source.pk}/payments/"
     growth: dict[str, list[float]] = {"payments, first page": [], "payments, 1,000 pages deep": [], "accounts": []}
     results: dict[str, tuple[Load, int]] = {}
-    with bank_server(env) as url:
+    with common.bank_server(env) as url:
         for size in sizes:
             have = Payment.objects.count()
             if size > have:
@@ -237,13 +228,13 @@ def main() -> None:
             )
             for name, path in (
                 ("payments, first page", listing),
-                ("payments, 1,000 pages deep", f"{listing}?cursor={cursor_at(deep)}"),
+                ("payments, 1,000 pages deep", f"{listing}?cursor={common.cursor_at(deep)}"),
                 ("accounts", "/api/v1/monetary-accounts/"),
             ):
                 load = wrk(url + path, [bearer], duration=max(3, args.duration // 2), connections=4)
                 growth[name].append(load.p50)
 
-        deep_path = f"{listing}?cursor={cursor_at(deep)}"
+        deep_path = f"{listing}?cursor={common.cursor_at(deep)}"
         floor_list = f"/bench/floor/payments/{source.pk}/"
         transfer_body = json.dumps(
             {
@@ -290,7 +281,7 @@ def main() -> None:
 
     drf_floor = results["floor: DRF list, no auth, same rows"][0]
     transfer_floor = results["floor: bare locked transfer, 16 clients"][0]
-    print(f"\nMachine: {machine()}; {Payment.objects.count():,} payments, {args.customers:,} customers")
+    print(f"\nMachine: {common.machine()}; {Payment.objects.count():,} payments, {args.customers:,} customers")
     print(f"wrk -t2, {args.duration} s per row, 4 connections unless stated; gunicorn 2 x cores + 1 workers\n")
     print("| endpoint | requests/s | p50 ms | p99 ms | SQL queries | cost / floor | non-2xx |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
@@ -302,7 +293,7 @@ def main() -> None:
             floor = transfer_floor
         print(row(name, load, count, floor))
     for name, samples in (("token: code exchange", exchange_ms), ("token: refresh", refresh_ms)):
-        p = percentiles(samples)
+        p = common.percentiles(samples)
         print(f"| {name} (sequential) | {1000 / p['mean']:,.0f} | {p['p50']:.1f} | {p['p99']:.1f} | — | — | 0 |")
     print("\nList p50 (ms) by payments in the database:")
     print("| endpoint | " + " | ".join(f"{size:,}" for size in sizes) + " |")

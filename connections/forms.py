@@ -11,7 +11,7 @@ from bank.vocabulary import APPLICATION_NAME_MAX
 
 from . import scopes as scope_table
 from .models import Application, TokenEndpointAuthMethod, redirect_uri_problems
-from .services.applications import ClientMetadata
+from .services.applications import DEVELOPER_FIELDS, AppDetails, ClientMetadata
 
 
 class ConsentForm(forms.Form):
@@ -148,16 +148,15 @@ class ApplicationForm(ClientMetadataForm):
             raise forms.ValidationError(problems)  # with the form's other errors, all at once
         return " ".join(uris)
 
-    def client_metadata(self) -> ClientMetadata:
-        return self.metadata(client_type=self.cleaned_data["client_type"])
-
-    def details(self) -> dict[str, str]:
-        """The application's details as the services take them (the logo aside)."""
-        return {name: self.cleaned_data[name] for name in ("name", "website", "redirect_uris", "client_type")}
-
-    def logo_upload(self) -> bytes | None:
-        upload = self.cleaned_data.get("logo")
-        return upload.read() if upload else None
+    def details(self) -> AppDetails:
+        """The application's details as the services take them."""
+        data = self.cleaned_data
+        upload = data.get("logo")
+        return AppDetails(
+            **{field: data[field] for field in DEVELOPER_FIELDS},
+            logo_upload=upload.read() if upload else None,
+            metadata=self.metadata(client_type=data["client_type"]),
+        )
 
     def logo_cleared(self) -> bool:
         return self.cleaned_data.get("logo") is False  # the widget's "Clear" box

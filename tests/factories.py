@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model
 
 from bank.models import AccountType, MonetaryAccount
 from bank.services.accounts import account_deposit, account_open
+from connections.models import Application
+from connections.services.applications import AppDetails, application_register
 
 PASSWORD = "correct-horse-battery"
 
@@ -46,3 +48,18 @@ def make_account(
         account_deposit(account=account, amount=Decimal(balance), description="Test deposit", actor=StaffFactory())
     account.refresh_from_db()
     return account
+
+
+def register_app(
+    developer: Any, name: str, *, site: str | None = None, redirect_uri: str | None = None
+) -> tuple[Application, str]:
+    """A confidential app registered through the real service (at https://<its name>.example unless
+    `site` says otherwise); returns it with its client secret."""
+    site = site or f"https://{name.lower().replace(' ', '-')}.example"
+    details = AppDetails(
+        name=name,
+        website=site,
+        redirect_uris=redirect_uri or f"{site}/cb",
+        client_type=Application.CLIENT_CONFIDENTIAL,
+    )
+    return application_register(developer=developer, details=details)

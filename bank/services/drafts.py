@@ -16,15 +16,8 @@ from bank.models import DraftPayment, DraftPaymentEntry, DraftStatus, MonetaryAc
 from bank.selectors import Pointer, ResolvedCounterparty, account_ids_of, counterparty_resolve, pointer_resolve
 from bank.vocabulary import DRAFT_ENTRIES_MAX, REASON_MAX, AuditAction, EventType
 
+from . import rules
 from .ledger import ledger_post, ledger_prepare
-from .rules import (
-    checked_amount,
-    checked_description,
-    ensure_active,
-    ensure_own_account,
-    ensure_savings_rule,
-    lock_owned,
-)
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -59,16 +52,18 @@ def draft_payment_create(
         raise ValidationFailed(
             f"A draft payment has 1 to {DRAFT_ENTRIES_MAX} entries.", code=ErrorCode.INVALID_ENTRIES, field="entries"
         )
-    ensure_own_account(customer=customer, account=source, message="You can pay only from your own accounts.")
-    ensure_active(source)
+    rules.ensure_own_account(customer=customer, account=source, message="You can pay only from your own accounts.")
+    rules.ensure_active(source)
     resolved: list[tuple[Decimal, ResolvedCounterparty, str]] = []
     for index, entry in enumerate(entries):
-        amount = checked_amount(entry["amount"], field=f"entries.{index}.amount")
-        description = checked_description(entry.get("description", "") or "", field=f"entries.{index}.description")
+        amount = rules.checked_amount(entry["amount"], field=f"entries.{index}.amount")
+        description = rules.checked_description(
+            entry.get("description", "") or "", field=f"entries.{index}.description"
+        )
         target = pointer_resolve(entry["counterparty_alias"], field=f"entries.{index}.counterparty_alias")
         if target.account is not None and target.account.pk == source.pk:
             raise ValidationFailed("An entry cannot pay the draft's own account.", code=ErrorCode.SAME_ACCOUNT)
-        ensure_savings_rule(customer=customer, source=source, target=target)
+        rules.ensure_savings_rule(customer=customer, source=source, target=target)
         resolved.append((amount, target, description))
 
     with transaction.atomic():
@@ -101,7 +96,7 @@ def draft_payment_create(
 
 
 def _lock_draft(*, draft_id: int, customer: User) -> DraftPayment:
-    return lock_owned(
+    return rules.lock_owned(
         DraftPayment.objects.filter(monetary_account__in=account_ids_of(customer=customer)),
         pk=draft_id,
         not_found="No such draft payment.",
@@ -138,7 +133,7 @@ def _draft_payment_pay(*, draft_id: int, customer: User) -> DraftPayment:
     source = MonetaryAccount.objects.select_related("owner").get(pk=draft.monetary_account_id)
     payments: list[Payment] = []
     for entry, target in zip(entries, targets, strict=True):
-        ensure_savings_rule(customer=customer, source=source, target=target)
+        rules.ensure_savings_rule(customer=customer, source=source, target=target)
         legs = ledger_prepare(source=source, target=target, amount=entry.amount, description=entry.description)
         entry.payment = legs[0]
         payments += legs

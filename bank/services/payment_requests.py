@@ -14,15 +14,8 @@ from bank.models import MonetaryAccount, RequestInquiry, RequestResponse, Reques
 from bank.selectors import Pointer, ResolvedCounterparty, account_ids_of, is_own_account, pointer_resolve
 from bank.vocabulary import AuditAction, EventType
 
+from . import rules
 from .ledger import ledger_post, ledger_prepare
-from .rules import (
-    checked_amount,
-    checked_description,
-    ensure_active,
-    ensure_own_account,
-    ensure_savings_rule,
-    lock_owned,
-)
 
 if TYPE_CHECKING:
     from connections.models import Connection
@@ -50,10 +43,12 @@ def request_inquiry_create(
     actor: User,
     connection: "Connection | None" = None,
 ) -> RequestInquiry:
-    amount = checked_amount(amount)
-    checked_description(description)
-    ensure_own_account(customer=customer, account=account, message="You can request money only into your own accounts.")
-    ensure_active(account)
+    amount = rules.checked_amount(amount)
+    rules.checked_description(description)
+    rules.ensure_own_account(
+        customer=customer, account=account, message="You can request money only into your own accounts."
+    )
+    rules.ensure_active(account)
     target = pointer_resolve(counterparty)
     if target.account is not None and is_own_account(customer=customer, account=target.account):
         raise ValidationFailed(
@@ -86,7 +81,7 @@ def request_inquiry_create(
 def request_inquiry_revoke(
     *, inquiry_id: int, customer: User, actor: User, connection: "Connection | None" = None
 ) -> RequestInquiry:
-    inquiry = lock_owned(
+    inquiry = rules.lock_owned(
         RequestInquiry.objects.filter(monetary_account__in=account_ids_of(customer=customer)),
         pk=inquiry_id,
         not_found="No such payment request.",
@@ -106,7 +101,7 @@ def request_inquiry_revoke(
 
 
 def _lock_pending_response(*, response_id: int, customer: User) -> RequestResponse:
-    response = lock_owned(
+    response = rules.lock_owned(
         RequestResponse.objects.select_related("inquiry").filter(
             monetary_account__in=account_ids_of(customer=customer)
         ),
@@ -121,14 +116,14 @@ def _lock_pending_response(*, response_id: int, customer: User) -> RequestRespon
 def request_response_accept(*, response_id: int, customer: User, source: MonetaryAccount) -> RequestResponse:
     """The customer pays a request they received, from the account they choose."""
     response = _lock_pending_response(response_id=response_id, customer=customer)
-    ensure_own_account(customer=customer, account=source, message="You can pay only from your own accounts.")
+    rules.ensure_own_account(customer=customer, account=source, message="You can pay only from your own accounts.")
     inquiry = (
         RequestInquiry.objects.select_for_update(of=("self",))
         .select_related("monetary_account__owner")
         .get(pk=response.inquiry_id)
     )
     target = ResolvedCounterparty.of_account(inquiry.monetary_account)
-    ensure_savings_rule(customer=customer, source=source, target=target)
+    rules.ensure_savings_rule(customer=customer, source=source, target=target)
     payments = ledger_prepare(source=source, target=target, amount=inquiry.amount, description=inquiry.description)
     ledger_post(payments)
     payment = payments[0]

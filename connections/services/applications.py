@@ -184,6 +184,18 @@ def _saved(application: Application) -> None:
     application.save()
 
 
+@dataclass(frozen=True)
+class AppDetails:
+    """What a developer says of their app when registering or editing it."""
+
+    name: str
+    website: str
+    redirect_uris: str
+    client_type: str
+    logo_upload: bytes | None = None
+    metadata: ClientMetadata | None = None
+
+
 def _developer_audit(
     application: Application, developer: User, action: AuditAction, data: AuditData | None = None
 ) -> None:
@@ -192,31 +204,23 @@ def _developer_audit(
 
 
 @transaction.atomic
-def application_register(
-    *,
-    developer: User,
-    name: str,
-    website: str,
-    redirect_uris: str,
-    client_type: str,
-    logo_upload: bytes | None = None,
-    metadata: ClientMetadata | None = None,
-) -> tuple[Application, str]:
+def application_register(*, developer: User, details: AppDetails) -> tuple[Application, str]:
     """A customer registers an app. It may ask only for the read-only scopes until staff allow more.
     Returns the raw client secret, which is stored hashed and shown this once."""
     secret = generate_client_secret()
-    _ensure_name_free(name, application_pk=None)
-    checked = (metadata or ClientMetadata.default_for(client_type)).checked(client_type=client_type)
+    _ensure_name_free(details.name, application_pk=None)
+    client_type = details.client_type
+    checked = (details.metadata or ClientMetadata.default_for(client_type)).checked(client_type=client_type)
     application = Application(
         user=developer,
         client_secret=secret,
         authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
         developer_name=display_name(developer),
-        name=name,
-        website=website,
-        redirect_uris=redirect_uris,
+        name=details.name,
+        website=details.website,
+        redirect_uris=details.redirect_uris,
         client_type=client_type,
-        logo=logo_store(upload=logo_upload) if logo_upload else None,
+        logo=logo_store(upload=details.logo_upload) if details.logo_upload else None,
         review_requested_at=timezone.now(),
     )
     checked.apply(application)
@@ -232,20 +236,17 @@ def application_register(
 
 @transaction.atomic
 def application_update(
-    *,
-    application: Application,
-    developer: User,
-    name: str,
-    website: str,
-    redirect_uris: str,
-    client_type: str,
-    logo_upload: bytes | None = None,
-    logo_clear: bool = False,
-    metadata: ClientMetadata | None = None,
+    *, application: Application, developer: User, details: AppDetails, logo_clear: bool = False
 ) -> Application:
     application = Application.objects.select_for_update().get(pk=application.pk, user=developer)
-    wanted = {"name": name, "website": website, "redirect_uris": redirect_uris, "client_type": client_type}
-    logo = logo_store(upload=logo_upload) if logo_upload else (None if logo_clear else application.logo)
+    name, client_type, upload = details.name, details.client_type, details.logo_upload
+    wanted = {
+        "name": name,
+        "website": details.website,
+        "redirect_uris": details.redirect_uris,
+        "client_type": client_type,
+    }
+    logo = logo_store(upload=upload) if upload else (None if logo_clear else application.logo)
     changed = sorted(
         [field for field, value in wanted.items() if getattr(application, field) != value]
         + (["logo"] if logo != application.logo else [])
@@ -253,7 +254,7 @@ def application_update(
     if "name" in changed:
         _ensure_name_free(name, application_pk=application.pk)
     before_metadata = ClientMetadata.of(application)
-    new_metadata = (metadata or before_metadata).checked(client_type=client_type)
+    new_metadata = (details.metadata or before_metadata).checked(client_type=client_type)
     changed = sorted(
         set(changed)
         | {

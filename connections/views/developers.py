@@ -89,12 +89,7 @@ def developer_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            application, secret = application_register(
-                developer=request.user,
-                **form.details(),
-                logo_upload=form.logo_upload(),
-                metadata=form.client_metadata(),
-            )
+            application, secret = application_register(developer=request.user, details=form.details())
         except DomainError as exc:
             form.refused(exc)
         else:
@@ -123,12 +118,7 @@ def developer_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             application_update(
-                application=application,
-                developer=request.user,
-                **form.details(),
-                logo_upload=form.logo_upload(),
-                logo_clear=form.logo_cleared(),
-                metadata=form.client_metadata(),
+                application=application, developer=request.user, details=form.details(), logo_clear=form.logo_cleared()
             )
         except DomainError as exc:
             form.refused(exc)

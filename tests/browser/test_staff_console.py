@@ -12,10 +12,9 @@ from playwright.sync_api import Page, expect
 from bank.models import AuditEvent
 from bank.services.cards import card_order
 from connections.models import Application, Connection
-from connections.services.applications import application_register
 from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import make_application
-from tests.factories import PASSWORD, StaffFactory, make_account
+from tests.factories import PASSWORD, StaffFactory, make_account, register_app
 
 from .conftest import check_page
 
@@ -67,13 +66,7 @@ def test_find_a_customer_and_everything_of_theirs(page, world):
 
 
 def test_review_and_verify_a_new_app_with_a_second_approver_for_money(page, world, alice):
-    application, _ = application_register(
-        developer=alice,
-        name="Pocket Planner",
-        website="https://planner.example",
-        redirect_uris="https://planner.example/cb",
-        client_type=Application.CLIENT_CONFIDENTIAL,
-    )
+    application, _ = register_app(alice, "Pocket Planner", site="https://planner.example")
     staff_log_in(page, "ops-anna")
     page.get_by_role("link", name="Review queue").click()
     expect(page.get_by_role("link", name="Pocket Planner")).to_be_visible()

@@ -8,10 +8,9 @@ from django.test import Client
 from bank.models import AuditEvent
 from connections import scopes
 from connections.models import AccessToken, Application, Connection
-from connections.services.applications import application_register
 from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import make_application
-from tests.factories import UserFactory, make_account
+from tests.factories import UserFactory, make_account, register_app
 
 pytestmark = pytest.mark.django_db
 
@@ -95,13 +94,7 @@ CYRILLIC_VE = "\u0412"  # looks like a Latin B
 )
 def test_a_verified_apps_name_is_reserved(vetted, name):
     with pytest.raises(Exception, match="name belongs to a verified app"):
-        application_register(
-            developer=UserFactory(),
-            name=name,
-            website="https://copycat.example",
-            redirect_uris="https://copycat.example/cb",
-            client_type=Application.CLIENT_CONFIDENTIAL,
-        )
+        register_app(UserFactory(), name, site="https://copycat.example")
 
 
 def test_a_reserved_name_cannot_be_taken_by_renaming_either(vetted):
@@ -115,13 +108,7 @@ def test_a_reserved_name_cannot_be_taken_by_renaming_either(vetted):
 
 def test_an_unverified_apps_name_is_not_reserved(developer):
     make_application(user=developer, name="Quiet App", verified=False)
-    application, _ = application_register(
-        developer=UserFactory(),
-        name="Quiet App",
-        website="https://x.example",
-        redirect_uris="https://x.example/cb",
-        client_type=Application.CLIENT_CONFIDENTIAL,
-    )
+    application, _ = register_app(UserFactory(), "Quiet App", site="https://x.example")
     assert application.pk
 
 

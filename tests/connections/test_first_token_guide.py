@@ -14,9 +14,8 @@ from django.test import Client
 
 from bank.models import MonetaryAccount, Payment
 from bank.services.customers import sandbox_customer_create
-from connections.models import Application
-from connections.services.applications import application_register
 from tests.connections.oauth_helpers import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, answer_consent, consent
+from tests.factories import register_app
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -36,13 +35,7 @@ def bank(live_server, settings) -> str:
 
 
 def test_the_python_sample_connects_calls_pays_and_refreshes(bank, alice, monkeypatch, capsys):
-    application, secret = application_register(
-        developer=alice,
-        name="First Token",
-        website="https://first-token.example",
-        redirect_uris="https://first-token.example/cb",
-        client_type=Application.CLIENT_CONFIDENTIAL,
-    )
+    application, secret = register_app(alice, "First Token")
     customer, _password = sandbox_customer_create(developer=alice)
     for name, value in {
         "BANK_URL": bank,

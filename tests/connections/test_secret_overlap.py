@@ -9,26 +9,15 @@ from django.utils import timezone
 
 from bank.models import AuditEvent
 from connections.models import Application
-from connections.services.applications import application_register
 from tests.connections.oauth_helpers import token_request
+from tests.factories import register_app
 
 pytestmark = pytest.mark.django_db
 
 
-def register(developer, name: str) -> tuple[Application, str]:
-    slug = name.lower().replace(" ", "-")
-    return application_register(
-        developer=developer,
-        name=name,
-        website=f"https://{slug}.example",
-        redirect_uris=f"https://{slug}.example/cb",
-        client_type=Application.CLIENT_CONFIDENTIAL,
-    )
-
-
 @pytest.fixture
 def mine(alice):
-    application, secret = register(alice, "Pocket Planner")
+    application, secret = register_app(alice, "Pocket Planner")
     developer = Client()
     developer.force_login(alice)
     return application, secret, developer
@@ -93,7 +82,7 @@ def test_an_overlap_over_a_week_or_not_a_number_is_refused_and_nothing_changes(m
 def test_the_previous_secret_of_one_app_does_not_open_another(mine, alice):
     application, old, developer = mine
     rotate(developer, application, "1")
-    other, _ = register(alice, "Other Planner")
+    other, _ = register_app(alice, "Other Planner")
     assert not authenticates(other, old)
 
 

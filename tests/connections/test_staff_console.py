@@ -11,7 +11,6 @@ from bank.models import AuditEvent, Card, CardStatus, Payment
 from bank.services.cards import card_order
 from connections import scopes
 from connections.models import AccessToken, Application, Connection, Grant, RefreshToken, ScopeRequest
-from connections.services.applications import application_register
 from connections.services.connections import connection_grant
 from connections.services.vetting import (
     application_review,
@@ -21,7 +20,7 @@ from connections.services.vetting import (
     scope_request_reject,
 )
 from tests.connections.oauth_helpers import consent, exchange, make_application
-from tests.factories import StaffFactory, make_account
+from tests.factories import StaffFactory, make_account, register_app
 
 pytestmark = pytest.mark.django_db
 
@@ -43,13 +42,7 @@ def connected(alice):
 
 
 def new_app(developer) -> Application:
-    application, _ = application_register(
-        developer=developer,
-        name="Pocket Planner",
-        website="https://planner.example",
-        redirect_uris="https://planner.example/cb",
-        client_type=Application.CLIENT_CONFIDENTIAL,
-    )
+    application, _ = register_app(developer, "Pocket Planner", site="https://planner.example")
     return application
 
 

@@ -10,10 +10,8 @@ from oauth2_provider.oauth2_backends import get_oauthlib_core
 from oauth2_provider.settings import oauth2_settings
 from oauthlib import common
 
-from connections.models import Application
-from connections.services.applications import application_register
 from tests.connections.oauth_helpers import consent, exchange, make_application, refresh
-from tests.factories import UserFactory, make_account
+from tests.factories import UserFactory, make_account, register_app
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -61,13 +59,7 @@ def test_a_thousand_codes_are_unique_and_unguessable(client, alice):
 def test_a_thousand_client_secrets_and_ids_are_unique_and_unguessable():
     developer = UserFactory()
     registered = [
-        application_register(
-            developer=developer,
-            name=f"App {n}",
-            website="https://app.example",
-            redirect_uris="https://app.example/callback",
-            client_type=Application.CLIENT_CONFIDENTIAL,
-        )
+        register_app(developer, f"App {n}", site="https://app.example", redirect_uri="https://app.example/callback")
         for n in range(1000)
     ]
     secrets = [secret for _, secret in registered]
