@@ -6,8 +6,11 @@ from typing import Any
 import factory
 from django.contrib.auth import get_user_model
 
-from bank.models import AccountType, MonetaryAccount
+from bank.models import AccountType, MonetaryAccount, Payment, RequestInquiry
+from bank.selectors import Pointer
 from bank.services.accounts import account_deposit, account_open
+from bank.services.payment_requests import request_inquiry_create
+from bank.services.payments import payment_create
 from connections.models import Application
 from connections.services.applications import AppDetails, application_register
 
@@ -63,3 +66,23 @@ def register_app(
         client_type=Application.CLIENT_CONFIDENTIAL,
     )
     return application_register(developer=developer, details=details)
+
+
+def _pointer(to: Pointer | str) -> Pointer:
+    return {"type": "IBAN", "value": to} if isinstance(to, str) else to
+
+
+def pay(customer: Any, source: MonetaryAccount, amount: Decimal | str, to: Pointer | str, **options: Any) -> Payment:
+    """The customer pays `amount` from `source` in the bank's pages: `to` is a counterparty or an IBAN."""
+    return payment_create(
+        customer=customer, source=source, amount=Decimal(amount), counterparty=_pointer(to), actor=customer, **options
+    )
+
+
+def request_money(
+    customer: Any, account: MonetaryAccount, amount: Decimal | str, of: Pointer | str, **options: Any
+) -> RequestInquiry:
+    """The customer asks `of` (a counterparty, or an IBAN) for `amount`, into `account`."""
+    return request_inquiry_create(
+        customer=customer, account=account, amount=Decimal(amount), counterparty=_pointer(of), actor=customer, **options
+    )

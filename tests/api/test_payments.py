@@ -8,8 +8,7 @@ from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 
 from bank.models import AuditEvent, MonetaryAccount, Payment
-from bank.services.payments import payment_create
-from tests.factories import make_account
+from tests.factories import make_account, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -23,14 +22,7 @@ def to_iban(account: MonetaryAccount, name: str = "Me") -> dict[str, str]:
 
 
 def transfer(customer, source, target, value: str, description: str = "") -> Payment:
-    return payment_create(
-        customer=customer,
-        source=source,
-        amount=Decimal(value),
-        counterparty={"type": "IBAN", "value": target.iban, "name": "x"},
-        description=description,
-        actor=customer,
-    )
+    return pay(customer, source, value, {"type": "IBAN", "value": target.iban, "name": "x"}, description=description)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from connections.call_log import api_calls_of
 from connections.models import Application
-from tests.factories import make_account
+from tests.factories import make_account, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -137,21 +137,13 @@ def test_in_redis_the_log_is_one_capped_list_per_app_that_expires(app, settings,
 
 
 def test_every_timestamp_in_the_api_and_in_callbacks_is_utc_with_z(app, alice):
-    from decimal import Decimal
 
     from bank.core.events import event_data
     from bank.models import Event
-    from bank.services.payments import payment_create
 
     main, savings = make_account(alice, balance="10.00"), make_account(alice, type="SAVINGS")
     me = app.client.get("/api/v1/me/").json()
-    payment_create(
-        customer=alice,
-        source=main,
-        amount=Decimal("1.00"),
-        counterparty={"type": "IBAN", "value": savings.iban},
-        actor=alice,
-    )  # made outside any API request, as the customer's own pages and the jobs do
+    pay(alice, main, "1.00", savings.iban)  # made outside any API request, as the customer's own pages and the jobs do
 
     assert me["expires_at"].endswith("Z")
     event = Event.objects.filter(type="payment.created").latest("created")

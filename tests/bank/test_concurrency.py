@@ -13,7 +13,7 @@ from bank.models import DraftPayment, DraftStatus, MonetaryAccount, Payment
 from bank.services.drafts import draft_payment_accept, draft_payment_create
 from bank.services.ledger import ledger_problems
 from bank.services.payments import payment_create
-from tests.factories import UserFactory, make_account
+from tests.factories import UserFactory, make_account, pay
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -106,13 +106,7 @@ def test_two_withdrawals_that_together_exceed_the_balance_one_succeeds():
 
     def withdraw(index: int) -> None:
         try:
-            payment_create(
-                customer=owner,
-                source=source,
-                amount=Decimal("60.00"),
-                counterparty={"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Shop"},
-                actor=owner,
-            )
+            pay(owner, source, "60.00", {"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Shop"})
             outcomes.append("paid")
         except DomainError as exc:
             outcomes.append(exc.code)

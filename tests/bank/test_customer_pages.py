@@ -13,9 +13,8 @@ from django.utils import timezone
 from bank.models import CoOwner, CoOwnerStatus, DraftPayment, DraftStatus, Payment, RequestResponse, RequestStatus
 from bank.selectors import Waiting, waiting_for
 from bank.services.drafts import draft_payment_create
-from bank.services.payment_requests import request_inquiry_create
 from connections import scopes
-from tests.factories import PASSWORD, make_account
+from tests.factories import PASSWORD, make_account, request_money
 
 pytestmark = pytest.mark.django_db
 
@@ -110,14 +109,7 @@ def test_another_customers_draft_is_404(client, alice, bob, main):
 def asked(alice, bob, main):
     """Bob asks Alice for 20.00."""
     bobs = make_account(bob, balance="5.00")
-    request_inquiry_create(
-        customer=bob,
-        account=bobs,
-        amount=Decimal("20.00"),
-        counterparty={"type": "EMAIL", "value": "alice@example.com"},
-        description="Concert tickets",
-        actor=bob,
-    )
+    request_money(bob, bobs, "20.00", {"type": "EMAIL", "value": "alice@example.com"}, description="Concert tickets")
     return RequestResponse.objects.get(), bobs
 
 

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, IntegrityError, transaction
 
 from bank.models import Movement, Payment
-from bank.services.payments import payment_create
+from tests.factories import pay
 
 pytestmark = pytest.mark.django_db
 EXTERNAL = {"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Shop"}
@@ -29,7 +29,7 @@ def test_non_positive_amounts_are_refused_by_the_database(alice, account_for):
 
 def test_payments_and_movements_cannot_be_changed_or_deleted(alice, account_for):
     main = account_for(alice, balance="10.00")
-    payment = payment_create(customer=alice, source=main, amount=Decimal("1"), counterparty=EXTERNAL, actor=alice)
+    payment = pay(alice, main, "1", EXTERNAL)
     for statement in (
         lambda: Payment.objects.filter(pk=payment.pk).update(amount=Decimal("-2.00")),
         lambda: Payment.objects.filter(pk=payment.pk).delete(),
@@ -44,13 +44,7 @@ def test_payments_and_movements_cannot_be_changed_or_deleted(alice, account_for)
 def test_check_ledger_is_clean_and_detects_a_tampered_balance(alice, bob, account_for, capsys):
     main = account_for(alice, balance="100.00")
     account_for(bob, balance="5.00")
-    payment_create(
-        customer=alice,
-        source=main,
-        amount=Decimal("10"),
-        counterparty={"type": "EMAIL", "value": bob.email},
-        actor=alice,
-    )
+    pay(alice, main, "10", {"type": "EMAIL", "value": bob.email})
     call_command("check_ledger")
     assert "Ledger consistent" in capsys.readouterr().out
 

@@ -13,7 +13,7 @@ from bank.core.errors import DomainError, ErrorCode
 from bank.models import AccountStatus, MonetaryAccount, Movement, MovementKind, Payment
 from bank.services.ledger import ledger_problems
 from bank.services.payments import payment_create
-from tests.factories import make_account
+from tests.factories import make_account, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -98,13 +98,7 @@ def test_each_payment_ends_at_the_balance_its_accounts_earlier_payments_add_up_t
     source = make_account(alice, balance="100.00")
     target = make_account(alice, type="SAVINGS", description="Savings")
     for amount in ("10.00", "2.50", "30.00"):
-        payment_create(
-            customer=alice,
-            source=MonetaryAccount.objects.get(pk=source.pk),
-            amount=Decimal(amount),
-            counterparty={"type": "IBAN", "value": target.iban},
-            actor=alice,
-        )
+        pay(alice, MonetaryAccount.objects.get(pk=source.pk), amount, target.iban)
     assert list(
         Payment.objects.filter(monetary_account=source).order_by("id").values_list("balance_after", flat=True)
     ) == [

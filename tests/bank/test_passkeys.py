@@ -25,13 +25,12 @@ from bank.models import (
     RequestStatus,
 )
 from bank.services.drafts import draft_payment_create
-from bank.services.payment_requests import request_inquiry_create
 from bank.tasks import passkey_challenges_prune
 from bank.vocabulary import AuditAction
 from connections.models import Application, Connection
 from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import authorize_url, make_application, pkce_pair
-from tests.factories import PASSWORD, StaffFactory, UserFactory, make_account
+from tests.factories import PASSWORD, StaffFactory, UserFactory, make_account, request_money
 from tests.passkey_helpers import SoftAuthenticator
 
 pytestmark = pytest.mark.django_db
@@ -392,14 +391,7 @@ def test_a_payment_request_is_paid_with_the_passkey_from_the_account_it_names(al
     main = make_account(alice, balance="100.00", description="Main")
     savings = make_account(alice, type="SAVINGS", balance="100.00", description="Savings")
     bobs = make_account(bob, description="Bob's")
-    request_inquiry_create(
-        customer=bob,
-        account=bobs,
-        amount=Decimal("12.50"),
-        counterparty={"type": "EMAIL", "value": alice.email},
-        description="Pizza",
-        actor=bob,
-    )
+    request_money(bob, bobs, "12.50", {"type": "EMAIL", "value": alice.email}, description="Pizza")
     response = RequestResponse.objects.get()
     url = f"/payment-requests/{response.pk}/pay/"
     answer = options(client, url, {"account": main.pk})

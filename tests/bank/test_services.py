@@ -32,13 +32,11 @@ from bank.services.drafts import (
 )
 from bank.services.ledger import ledger_problems
 from bank.services.payment_requests import (
-    request_inquiry_create,
     request_inquiry_revoke,
     request_response_accept,
     request_response_reject,
 )
-from bank.services.payments import payment_create
-from tests.factories import UserFactory
+from tests.factories import UserFactory, pay, request_money
 
 pytestmark = pytest.mark.django_db
 EXTERNAL = {"type": "IBAN", "value": "NL91 ABNA 0417 1643 00", "name": "Shop B.V."}
@@ -136,14 +134,7 @@ def test_joint_account_invitation_accept_and_reject(alice, bob, account_for):
 def test_transfer_between_own_accounts_is_two_legs_that_sum_to_zero(alice, account_for):
     main = account_for(alice, balance="100.00")
     savings = account_for(alice, type=AccountType.SAVINGS, description="Savings")
-    payment = payment_create(
-        customer=alice,
-        source=main,
-        amount=Decimal("30.00"),
-        counterparty={"type": "IBAN", "value": savings.iban},
-        own_accounts_only=True,
-        actor=alice,
-    )
+    payment = pay(alice, main, "30.00", savings.iban, own_accounts_only=True)
     assert payment.amount == Decimal("-30.00") and payment.balance_after == Decimal("70.00")
     legs = list(payment.movement.payments.order_by("id").values_list("monetary_account_id", "amount"))
     assert legs == [(main.pk, Decimal("-30.00")), (savings.pk, Decimal("30.00"))]
@@ -154,14 +145,8 @@ def test_transfer_between_own_accounts_is_two_legs_that_sum_to_zero(alice, accou
 def test_pay_another_customer_by_email_and_an_external_iban(alice, bob, account_for):
     main = account_for(alice, balance="100.00")
     bob_main = account_for(bob)
-    payment_create(
-        customer=alice,
-        source=main,
-        amount=Decimal("10.00"),
-        counterparty={"type": "EMAIL", "value": "Bob@Example.com"},
-        actor=alice,
-    )
-    external = payment_create(customer=alice, source=main, amount=Decimal("5.00"), counterparty=EXTERNAL, actor=alice)
+    pay(alice, main, "10.00", {"type": "EMAIL", "value": "Bob@Example.com"})
+    external = pay(alice, main, "5.00", EXTERNAL)
     assert balance(bob_main) == Decimal("10.00")
     assert balance(main) == Decimal("85.00")
     assert external.counterparty_value == "NL91ABNA0417164300"  # normalised
@@ -184,7 +169,7 @@ def test_pay_another_customer_by_email_and_an_external_iban(alice, bob, account_
 def test_payment_refusals_change_nothing(alice, account_for, amount, counterparty, code):
     main = account_for(alice, balance="100.00")
     with refused(code):
-        payment_create(customer=alice, source=main, amount=Decimal(amount), counterparty=counterparty, actor=alice)
+        pay(alice, main, amount, counterparty)
 
 
 def test_payment_refusals_for_ownership_savings_and_internal_scope(alice, bob, account_for):
@@ -192,71 +177,36 @@ def test_payment_refusals_for_ownership_savings_and_internal_scope(alice, bob, a
     savings = account_for(alice, balance="50.00", type=AccountType.SAVINGS, description="Savings")
     bob_main = account_for(bob, balance="10.00")
     with refused("not_your_account"):
-        payment_create(customer=alice, source=bob_main, amount=Decimal("1"), counterparty=EXTERNAL, actor=alice)
+        pay(alice, bob_main, "1", EXTERNAL)
     with refused("savings_only_to_own_accounts"):
-        payment_create(
-            customer=alice,
-            source=savings,
-            amount=Decimal("1"),
-            counterparty={"type": "IBAN", "value": bob_main.iban},
-            actor=alice,
-        )
+        pay(alice, savings, "1", bob_main.iban)
     with refused("use_draft_payment"):
-        payment_create(
-            customer=alice,
-            source=main,
-            amount=Decimal("1"),
-            counterparty={"type": "IBAN", "value": bob_main.iban},
-            own_accounts_only=True,
-            actor=alice,
-        )
+        pay(alice, main, "1", bob_main.iban, own_accounts_only=True)
     with refused("same_account"):
-        payment_create(
-            customer=alice,
-            source=main,
-            amount=Decimal("1"),
-            counterparty={"type": "IBAN", "value": main.iban},
-            actor=alice,
-        )
+        pay(alice, main, "1", main.iban)
     with refused("description_too_long"):
-        payment_create(
-            customer=alice, source=main, amount=Decimal("1"), counterparty=EXTERNAL, description="x" * 141, actor=alice
-        )
+        pay(alice, main, "1", EXTERNAL, description="x" * 141)
     MonetaryAccount.objects.filter(pk=main.pk).update(status="BLOCKED")
     with refused("account_not_active"):
-        payment_create(customer=alice, source=main, amount=Decimal("1"), counterparty=EXTERNAL, actor=alice)
+        pay(alice, main, "1", EXTERNAL)
 
 
 def test_joint_co_owner_counts_as_own_account(alice, bob, account_for):
     joint = account_for(alice, type=AccountType.JOINT, co_owner_email=bob.email, description="Household")
     bob_main = account_for(bob, balance="40.00")
     with refused("use_draft_payment"):
-        payment_create(
-            customer=bob,
-            source=bob_main,
-            amount=Decimal("10"),
-            counterparty={"type": "IBAN", "value": joint.iban},
-            own_accounts_only=True,
-            actor=bob,
-        )
+        pay(bob, bob_main, "10", joint.iban, own_accounts_only=True)
     co_owner_answer(invitation_id=joint.co_owners.get().pk, customer=bob, accept=True)
-    payment_create(
-        customer=bob,
-        source=bob_main,
-        amount=Decimal("10"),
-        counterparty={"type": "IBAN", "value": joint.iban},
-        own_accounts_only=True,
-        actor=bob,
-    )
+    pay(bob, bob_main, "10", joint.iban, own_accounts_only=True)
     assert balance(joint) == Decimal("10.00")
 
 
 def test_overdraft_limit_allows_going_below_zero_up_to_the_limit(alice, account_for):
     main = account_for(alice, balance="10.00", overdraft_limit="50.00")
-    payment_create(customer=alice, source=main, amount=Decimal("60.00"), counterparty=EXTERNAL, actor=alice)
+    pay(alice, main, "60.00", EXTERNAL)
     assert balance(main) == Decimal("-50.00")
     with refused("insufficient_funds"):
-        payment_create(customer=alice, source=main, amount=Decimal("0.01"), counterparty=EXTERNAL, actor=alice)
+        pay(alice, main, "0.01", EXTERNAL)
 
 
 # --- draft payments ---------------------------------------------------------------------------------
@@ -348,14 +298,7 @@ def test_draft_reject_cancel_expire(alice, bob, account_for):
 def test_request_sent_received_and_paid(alice, bob, account_for):
     alice_main = account_for(alice)
     bob_main = account_for(bob, balance="50.00")
-    inquiry = request_inquiry_create(
-        customer=alice,
-        account=alice_main,
-        amount=Decimal("12.50"),
-        counterparty={"type": "EMAIL", "value": bob.email},
-        description="Pizza",
-        actor=alice,
-    )
+    inquiry = request_money(alice, alice_main, "12.50", {"type": "EMAIL", "value": bob.email}, description="Pizza")
     response = RequestResponse.objects.get(inquiry=inquiry)
     assert response.monetary_account == bob_main
     with pytest.raises(DomainError) as info:
@@ -372,23 +315,11 @@ def test_request_sent_received_and_paid(alice, bob, account_for):
 def test_request_reject_and_revoke(alice, bob, account_for):
     alice_main = account_for(alice)
     account_for(bob, balance="50.00")
-    first = request_inquiry_create(
-        customer=alice,
-        account=alice_main,
-        amount=Decimal("1"),
-        counterparty={"type": "EMAIL", "value": bob.email},
-        actor=alice,
-    )
+    first = request_money(alice, alice_main, "1", {"type": "EMAIL", "value": bob.email})
     request_response_reject(response_id=first.response.pk, customer=bob)
     first.refresh_from_db()
     assert first.status == RequestStatus.REJECTED
-    second = request_inquiry_create(
-        customer=alice,
-        account=alice_main,
-        amount=Decimal("1"),
-        counterparty={"type": "EMAIL", "value": bob.email},
-        actor=alice,
-    )
+    second = request_money(alice, alice_main, "1", {"type": "EMAIL", "value": bob.email})
     request_inquiry_revoke(inquiry_id=second.pk, customer=alice, actor=alice)
     second.response.refresh_from_db()
     assert second.response.status == RequestStatus.REVOKED
@@ -396,13 +327,7 @@ def test_request_reject_and_revoke(alice, bob, account_for):
         request_inquiry_revoke(inquiry_id=second.pk, customer=alice, actor=alice)
     assert info.value.code == "request_revoked"
     with pytest.raises(DomainError) as info:
-        request_inquiry_create(
-            customer=alice,
-            account=alice_main,
-            amount=Decimal("1"),
-            counterparty={"type": "IBAN", "value": alice_main.iban},
-            actor=alice,
-        )
+        request_money(alice, alice_main, "1", alice_main.iban)
     assert info.value.code == "request_to_self"
 
 

@@ -10,8 +10,6 @@ from playwright.sync_api import Page, expect
 
 from bank.models import DraftPayment, DraftStatus, Payment, RequestResponse, RequestStatus
 from bank.services.drafts import draft_payment_create
-from bank.services.payment_requests import request_inquiry_create
-from bank.services.payments import payment_create
 from bench.receiver import Behaviour, receiving
 from connections.models import Application, Connection
 from connections.services.callbacks import notification_filter_create
@@ -26,7 +24,7 @@ from tests.connections.oauth_helpers import (
     refresh,
     token_request,
 )
-from tests.factories import PASSWORD, make_account
+from tests.factories import PASSWORD, make_account, pay, request_money
 
 from .conftest import check_page, log_in
 
@@ -190,14 +188,7 @@ def test_approve_with_the_password_and_reject_with_a_reason(page, alice, bank):
 def test_pay_one_request_and_reject_another(page, alice, bob, bank):
     main, _, bobs = bank
     for amount, description in (("12.00", "Pizza"), ("99.00", "Not mine")):
-        request_inquiry_create(
-            customer=bob,
-            account=bobs,
-            amount=Decimal(amount),
-            counterparty={"type": "EMAIL", "value": "alice@example.com"},
-            description=description,
-            actor=bob,
-        )
+        request_money(bob, bobs, amount, {"type": "EMAIL", "value": "alice@example.com"}, description=description)
     pizza, other = RequestResponse.objects.order_by("id")
     log_in(page, "alice")
     page.get_by_role("link", name="2 payment requests to answer").click()
@@ -247,13 +238,7 @@ def test_another_customers_connection_draft_and_request_are_404(page, alice, bob
     assert response.status == 404
     assert DraftPayment.objects.get(pk=draft.pk).status == DraftStatus.PENDING
     # Nor a payment request asked of Alice.
-    request_inquiry_create(
-        customer=bob,
-        account=bobs,
-        amount=Decimal("3.00"),
-        counterparty={"type": "EMAIL", "value": "alice@example.com"},
-        actor=bob,
-    )
+    request_money(bob, bobs, "3.00", {"type": "EMAIL", "value": "alice@example.com"})
     asked_of_alice = RequestResponse.objects.get()
     for action in ("pay", "reject"):
         response = page.request.post(
@@ -376,13 +361,7 @@ def test_a_developer_follows_a_failing_callback_and_sends_it_again(page, alice, 
     with receiving() as receiver:
         receiver.behaviour = Behaviour(status=503)
         notification_filter_create(connection=connection, category="PAYMENT", target=receiver.url + "/hook")
-        payment_create(
-            customer=alice,
-            source=main,
-            amount=Decimal("5.00"),
-            counterparty={"type": "IBAN", "value": savings.iban},
-            actor=alice,
-        )
+        pay(alice, main, "5.00", savings.iban)
         outbox_relay()  # the scheduler's work; the test's task backend runs the delivery at once
         receiver.wait_for(1)
 

@@ -11,12 +11,11 @@ from playwright.sync_api import Page, expect
 
 from bank.models import AuditEvent, DraftPayment, DraftStatus, Passkey, Payment, RequestResponse, RequestStatus
 from bank.services.drafts import draft_payment_create
-from bank.services.payment_requests import request_inquiry_create
 from bank.vocabulary import AuditAction
 from connections.models import Connection
 from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import REDIRECT_URI, authorize_url, make_application, pkce_pair
-from tests.factories import make_account
+from tests.factories import make_account, request_money
 
 from .conftest import check_page, log_in
 
@@ -98,14 +97,7 @@ def test_a_customer_adds_a_passkey_and_approves_pays_and_connects_with_it(page, 
     assert Payment.objects.filter(monetary_account=main, amount__lt=0).count() == 1
 
     # Pay bob's payment request with it.
-    request_inquiry_create(
-        customer=bob,
-        account=bobs,
-        amount=Decimal("12.50"),
-        counterparty={"type": "EMAIL", "value": alice.email},
-        description="Pizza",
-        actor=bob,
-    )
+    request_money(bob, bobs, "12.50", {"type": "EMAIL", "value": alice.email}, description="Pizza")
     page.goto("/payment-requests/")
     page.get_by_role("button", name="Pay with your passkey: €12.50 to Bob").click()
     expect(page.get_by_role("status").first).to_contain_text("Paid €12.50")

@@ -6,7 +6,6 @@ import json
 import socket
 import threading
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -18,7 +17,6 @@ from rest_framework.test import APIClient
 from standardwebhooks.webhooks import Webhook
 
 from bank.models import AuditEvent, Event, Payment
-from bank.services.payments import payment_create
 from bank.vocabulary import AuditAction
 from bench.receiver import Behaviour, receiving
 from connections.models import Application, Delivery, DeliveryStatus, NotificationFilter
@@ -26,6 +24,7 @@ from connections.services.callbacks import signing_secret_set
 from connections.services.connections import connection_revoke
 from connections.tasks import callbacks_sweep, outbox_relay
 from connections.webhooks import address_allowed, unseal
+from tests import factories
 from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
@@ -52,13 +51,7 @@ def shop(alice, connect):
 
 
 def pay(alice, main, savings, amount="1.00"):
-    return payment_create(
-        customer=alice,
-        source=main,
-        amount=Decimal(amount),
-        counterparty={"type": "IBAN", "value": savings.iban},
-        actor=alice,
-    )
+    return factories.pay(alice, main, amount, savings.iban)
 
 
 def subscribe(app, target, category="PAYMENT"):

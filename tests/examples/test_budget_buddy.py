@@ -5,7 +5,6 @@ refresh on every page, a revocation at the bank, and a deny."""
 import re
 import sys
 from datetime import UTC, datetime
-from decimal import Decimal
 from html import unescape
 from urllib.parse import quote, urljoin
 
@@ -14,7 +13,6 @@ import pytest
 
 from bank.management.commands.seed_demo import DEMO_FAPI_CLIENT_ID, DEMO_FAPI_JWKS, DEMO_SIGNING_SECRET
 from bank.models import AccountType
-from bank.services.payments import payment_create
 from bench.servers import BIN, clean_env, database_url_of_this_run, free_port, running
 from connections import scopes
 from connections.models import AccessToken, Connection, Delivery, NotificationFilter, RefreshToken
@@ -23,7 +21,7 @@ from connections.services.connections import connection_revoke
 from connections.tasks import outbox_relay
 from connections.webhooks import signature_headers
 from tests.connections.oauth_helpers import make_application
-from tests.factories import PASSWORD, make_account
+from tests.factories import PASSWORD, make_account, pay
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -137,14 +135,7 @@ def test_connect_see_accounts_refresh_and_survive_a_revocation(alice, servers):
         # The app asked to be called about payments; one arrives, signed, and shows on its page.
         assert NotificationFilter.objects.get(connection=connection).notification_target == f"{app_url}/webhooks/bank"
         main, savings = alice.owned_accounts.order_by("id")
-        payment_create(
-            customer=alice,
-            source=main,
-            amount=Decimal("12.34"),
-            description="Coffee beans",
-            counterparty={"type": "IBAN", "value": savings.iban},
-            actor=alice,
-        )
+        pay(alice, main, "12.34", savings.iban, description="Coffee beans")
         outbox_relay()  # the scheduler's relay; the tasks run at once under the test settings
         assert Delivery.objects.filter(status="DELIVERED").count() == 2  # both legs, delivered after commit
         assert "€-12.34: Coffee beans" in browser.get(app_url).text

@@ -14,7 +14,7 @@ from bank.core.errors import DomainError
 from bank.models import MonetaryAccount, Payment
 from bank.services import ledger
 from bank.services.payments import payment_create
-from tests.factories import make_account
+from tests.factories import make_account, pay
 
 # The retry needs the service to own its transaction (inside a test's transaction it joins it).
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -44,13 +44,7 @@ def test_a_deadlock_or_serialisation_failure_is_retried_and_pays_once(alice, mon
     monkeypatch.setattr("bank.services.payments.ledger_post", post_that_fails_once)
     monkeypatch.setattr(transactions.time, "sleep", lambda seconds: None)
 
-    payment = payment_create(
-        customer=alice,
-        source=main,
-        amount=Decimal("4.00"),
-        counterparty={"type": "IBAN", "value": savings.iban, "name": "Me"},
-        actor=alice,
-    )
+    payment = pay(alice, main, "4.00", {"type": "IBAN", "value": savings.iban, "name": "Me"})
 
     assert len(calls) == 2
     assert Payment.objects.filter(monetary_account=main, amount=Decimal("-4.00")).get() == payment
@@ -68,13 +62,7 @@ def test_other_database_errors_are_not_retried(alice, monkeypatch):
     monkeypatch.setattr("bank.services.payments.ledger_post", broken_post)
 
     with pytest.raises(OperationalError):
-        payment_create(
-            customer=alice,
-            source=main,
-            amount=Decimal("4.00"),
-            counterparty={"type": "IBAN", "value": savings.iban, "name": "Me"},
-            actor=alice,
-        )
+        pay(alice, main, "4.00", {"type": "IBAN", "value": savings.iban, "name": "Me"})
     assert calls == [1]
     assert not Payment.objects.filter(monetary_account=main, amount__lt=0).exists()
 
@@ -92,13 +80,7 @@ def test_a_deadlock_that_keeps_happening_gives_up_after_five_attempts(alice, mon
     monkeypatch.setattr(transactions.time, "sleep", lambda seconds: None)
 
     with pytest.raises(OperationalError):
-        payment_create(
-            customer=alice,
-            source=main,
-            amount=Decimal("4.00"),
-            counterparty={"type": "IBAN", "value": savings.iban, "name": "Me"},
-            actor=alice,
-        )
+        pay(alice, main, "4.00", {"type": "IBAN", "value": savings.iban, "name": "Me"})
     assert len(calls) == transactions.MAX_ATTEMPTS
 
 

@@ -19,10 +19,9 @@ from bank.api.views import (
 from bank.models import Card, DraftPayment, MonetaryAccount, Payment, RequestInquiry, RequestResponse
 from bank.services.cards import card_order
 from bank.services.drafts import draft_payment_create
-from bank.services.payment_requests import request_inquiry_create
 from bank.services.payments import payment_create
 from connections import scopes
-from tests.factories import UserFactory, make_account
+from tests.factories import UserFactory, make_account, request_money
 
 pytestmark = pytest.mark.django_db
 
@@ -85,21 +84,9 @@ def world(alice, bob, connect):
         connection=alices_app.connection,
     )
     card = card_order(customer=alice, type="VIRTUAL", name_on_card="A", primary_account=main, actor=alice)
-    inquiry = request_inquiry_create(
-        customer=alice,
-        account=main,
-        amount=Decimal("2.00"),
-        counterparty={"type": "EMAIL", "value": "carol@example.com"},
-        actor=alice,
-    )
+    inquiry = request_money(alice, main, "2.00", {"type": "EMAIL", "value": "carol@example.com"})
     bobs = make_account(bob, balance="100.00")
-    request_inquiry_create(
-        customer=bob,
-        account=bobs,
-        amount=Decimal("3.00"),
-        counterparty={"type": "EMAIL", "value": "alice@example.com"},
-        actor=bob,
-    )
+    request_money(bob, bobs, "3.00", {"type": "EMAIL", "value": "alice@example.com"})
     response = RequestResponse.objects.get(monetary_account=main)
     objects = {
         MonetaryAccountViewSet: main.pk,

@@ -6,18 +6,16 @@ import json
 import logging
 import subprocess
 import sys
-from decimal import Decimal
 
 import pytest
 from django.test import Client
 
 from bank.models import AuditEvent, DraftPayment, MonetaryAccount, Payment, RequestResponse
 from bank.services.drafts import draft_payment_create
-from bank.services.payment_requests import request_inquiry_create
 from bench.servers import ROOT, clean_env
 from connections.models import Application, Connection
 from tests.connections.oauth_helpers import CLIENT_SECRET, api_get, consent, exchange, make_application, refresh
-from tests.factories import PASSWORD, make_account
+from tests.factories import PASSWORD, make_account, request_money
 from tests.routes import all_routes, concrete
 
 pytestmark = pytest.mark.django_db
@@ -71,13 +69,7 @@ def customer(client, alice, bob):
         entries=[{"amount": "1.00", "counterparty_alias": {"type": "EMAIL", "value": "bob@example.com"}}],
         actor=alice,
     )
-    request_inquiry_create(
-        customer=bob,
-        account=bobs,
-        amount=Decimal("2.00"),
-        counterparty={"type": "EMAIL", "value": "alice@example.com"},
-        actor=bob,
-    )
+    request_money(bob, bobs, "2.00", {"type": "EMAIL", "value": "alice@example.com"})
     make_application()
     consent(client, alice)
     client.force_login(alice)
