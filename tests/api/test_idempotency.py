@@ -1,16 +1,15 @@
 """Idempotency-Key on creating POSTs: replay, 422 on another body, 409 while running, per connection."""
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.db import close_old_connections
 from django.utils import timezone
 
 from bank.api.idempotency import LEASE
 from bank.models import DraftPayment, IdempotencyKey, Payment
+from tests.concurrency import at_once
 from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
@@ -150,21 +149,9 @@ def test_a_malformed_key_is_400(setup, key):
 @pytest.mark.django_db(transaction=True)
 def test_the_same_key_from_many_threads_pays_once(setup):
     app, main, savings, path = setup
-    statuses: list[int] = []
-    barrier = threading.Barrier(8)
-
-    def send() -> None:
-        try:
-            barrier.wait()
-            statuses.append(app.post(path, body("10.00", savings), **{"Idempotency-Key": "race"}).status_code)
-        finally:
-            close_old_connections()
-
-    threads = [threading.Thread(target=send) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    statuses, _ = at_once(
+        8, lambda _: app.post(path, body("10.00", savings), **{"Idempotency-Key": "race"}).status_code
+    )
 
     assert Payment.objects.filter(monetary_account=main, amount=Decimal("-10.00")).count() == 1
     assert statuses.count(201) >= 1

@@ -2,41 +2,19 @@
 and a draft accepted from many threads at once is paid exactly once."""
 
 import random
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from bank.core.errors import DomainError
 from bank.models import DraftPayment, DraftStatus, MonetaryAccount, Payment
 from bank.services.drafts import draft_payment_accept, draft_payment_create
 from bank.services.ledger import ledger_problems
 from bank.services.payments import payment_create
+from tests.concurrency import at_once
 from tests.factories import UserFactory, make_account, pay
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def run_threads(count: int, target) -> list[BaseException]:
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(count)
-
-    def runner(index: int) -> None:
-        try:
-            barrier.wait()
-            target(index)
-        except BaseException as exc:  # collected and asserted by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return errors
 
 
 def test_random_transfers_conserve_money():
@@ -61,7 +39,7 @@ def test_random_transfers_conserve_money():
             except DomainError as exc:
                 refused.append(exc.code)
 
-    errors = run_threads(8, transfers)
+    _, errors = at_once(8, transfers)
     assert errors == []
     assert set(refused) <= {"insufficient_funds"}
     balances = list(MonetaryAccount.objects.filter(pk__in=[a.pk for a in accounts]).values_list("balance", flat=True))
@@ -91,7 +69,7 @@ def test_draft_accepted_by_eight_threads_is_paid_once():
         except DomainError as exc:
             outcomes.append(exc.code)
 
-    assert run_threads(8, accept) == []
+    assert at_once(8, accept)[1] == []
     assert sorted(outcomes) == ["draft_accepted"] * 7 + ["paid"]
     assert DraftPayment.objects.get(pk=draft.pk).status == DraftStatus.ACCEPTED
     target.refresh_from_db()
@@ -111,7 +89,7 @@ def test_two_withdrawals_that_together_exceed_the_balance_one_succeeds():
         except DomainError as exc:
             outcomes.append(exc.code)
 
-    assert run_threads(2, withdraw) == []
+    assert at_once(2, withdraw)[1] == []
     assert sorted(outcomes) == ["insufficient_funds", "paid"]
     source.refresh_from_db()
     assert source.balance == Decimal("40.00")

@@ -4,12 +4,10 @@ paid, an audit event written. A software authenticator (tests/passkey_helpers.py
 browser's passkey would; the browser tests use Chromium's virtual authenticator."""
 
 import json
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection as db_connection
 from django.test import Client
 from django.utils import timezone
 
@@ -29,6 +27,7 @@ from bank.tasks import passkey_challenges_prune
 from bank.vocabulary import AuditAction
 from connections.models import Application, Connection
 from connections.services.connections import connection_grant
+from tests.concurrency import at_once
 from tests.connections.oauth_helpers import authorize_url, make_application, pkce_pair
 from tests.factories import PASSWORD, StaffFactory, UserFactory, make_account, request_money
 from tests.passkey_helpers import SoftAuthenticator
@@ -367,20 +366,7 @@ def test_one_assertion_sent_four_times_at_once_pays_once(alice, drafts):
     register(client, authenticator)
     main, rent, _ = drafts
     credential = authenticator.get(options(client, f"/draft-payments/{rent.pk}/approve/")["publicKey"])
-    barrier = threading.Barrier(4)
-
-    def send() -> None:
-        try:
-            barrier.wait()
-            approve(client, rent, credential)
-        finally:
-            db_connection.close()
-
-    threads = [threading.Thread(target=send) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    at_once(4, lambda _: approve(client, rent, credential))
 
     assert Payment.objects.filter(monetary_account=main, amount=Decimal("-450.00")).count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.PASSKEY_USED).count() == 1

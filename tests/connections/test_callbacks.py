@@ -4,12 +4,10 @@ with retries, the SSRF guard, what a revoked connection still hears, and the dev
 import ipaddress
 import json
 import socket
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connection as db_connection
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
@@ -25,6 +23,7 @@ from connections.services.connections import connection_revoke
 from connections.tasks import callbacks_sweep, outbox_relay
 from connections.webhooks import address_allowed, unseal
 from tests import factories
+from tests.concurrency import at_once
 from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
@@ -85,25 +84,14 @@ def test_an_app_manages_its_filters(shop):
 @pytest.mark.django_db(transaction=True)
 def test_the_same_filter_asked_for_at_once_is_made_once(alice, connect):
     app = connect(alice, accounts=[make_account(alice)])
-    statuses: list[int] = []
-    barrier = threading.Barrier(4)
 
-    def ask() -> None:
+    def ask(_: int) -> int:
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {app.token}")
-        try:
-            barrier.wait()
-            body = {"category": "PAYMENT", "notification_target": "https://hooks.example/bank"}
-            statuses.append(client.post("/api/v1/notification-filters/", body, format="json").status_code)
-        finally:
-            db_connection.close()
+        body = {"category": "PAYMENT", "notification_target": "https://hooks.example/bank"}
+        return client.post("/api/v1/notification-filters/", body, format="json").status_code
 
-    threads = [threading.Thread(target=ask) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-
+    statuses, _ = at_once(4, ask)
     assert sorted(statuses) == [201, 400, 400, 400]
     assert NotificationFilter.objects.count() == 1
 

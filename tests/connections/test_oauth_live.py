@@ -1,15 +1,14 @@
 """The flow with a real OAuth client library against a live server, and concurrent code redemption."""
 
 import re
-import threading
 
 import pytest
 import requests
 from authlib.integrations.requests_client import OAuth2Session
-from django.db import connection
 from django.test import Client
 
 from connections.models import Connection
+from tests.concurrency import at_once
 from tests.connections.oauth_helpers import CLIENT_ID, CLIENT_SECRET, consent, exchange, make_application
 from tests.factories import PASSWORD
 
@@ -70,21 +69,7 @@ def test_concurrent_redemption_of_one_code_issues_exactly_one_token(alice, accou
     account_for(alice)
     make_application()
     auth = consent(Client(), alice)
-    statuses: list[int] = []
-    barrier = threading.Barrier(4)
-
-    def redeem() -> None:
-        try:
-            barrier.wait()
-            statuses.append(exchange(Client(), auth).status_code)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=redeem) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    statuses, _ = at_once(4, lambda _: exchange(Client(), auth).status_code)
     assert sorted(statuses) == [200, 400, 400, 400]
     # Any second use is a replay: the connection, and the one token issued, are revoked.
     assert Connection.objects.get().revoked_by == "code_replay"

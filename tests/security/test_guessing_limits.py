@@ -2,16 +2,15 @@
 password-change form share one budget of 5 guesses in 15 minutes, counted before the password is
 checked, so parallel requests get no more; every wrong guess is audited."""
 
-import threading
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection as db_connection
 from django.test import Client
 
 from bank.models import AuditEvent, DraftPayment, DraftStatus
 from bank.services.drafts import draft_payment_create
+from tests.concurrency import at_once
 from tests.factories import PASSWORD, make_account
 
 pytestmark = pytest.mark.django_db
@@ -48,22 +47,13 @@ def counted_checks(monkeypatch) -> list[str]:
 def test_forty_parallel_guesses_get_five_and_then_even_the_right_password_waits(alice, counted_checks):
     main = make_account(alice, balance="100.00")
     draft = make_draft(alice, main, "10.00")
-    barrier = threading.Barrier(40)
 
-    def approve(password: str) -> None:
+    def approve(n: int) -> None:
         client = Client()
         client.force_login(alice)
-        barrier.wait()
-        try:
-            client.post(f"/draft-payments/{draft.pk}/approve/", {"password": password})
-        finally:
-            db_connection.close()
+        client.post(f"/draft-payments/{draft.pk}/approve/", {"password": f"guess-{n}"})
 
-    threads = [threading.Thread(target=approve, args=(f"guess-{n}",)) for n in range(40)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    at_once(40, approve)
 
     assert len(counted_checks) == 5  # force_login checks no password: these are all guesses
     assert AuditEvent.objects.filter(action="auth.step_up_failed", customer=alice).count() == 5
