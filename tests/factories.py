@@ -68,6 +68,11 @@ def register_app(
     return application_register(developer=developer, details=details)
 
 
+def main_and_savings(owner: Any, balance: Decimal | str = "0.00") -> tuple[MonetaryAccount, MonetaryAccount]:
+    """The customer's main account, with `balance`, and an empty savings account."""
+    return make_account(owner, balance=balance), make_account(owner, type=AccountType.SAVINGS, description="Savings")
+
+
 def _pointer(to: Pointer | str) -> Pointer:
     return {"type": "IBAN", "value": to} if isinstance(to, str) else to
 
@@ -86,3 +91,16 @@ def request_money(
     return request_inquiry_create(
         customer=customer, account=account, amount=Decimal(amount), counterparty=_pointer(of), actor=customer, **options
     )
+
+
+def transfer_body(
+    value: str, to: MonetaryAccount, *, name: str = "Me", description: str | None = None
+) -> dict[str, Any]:
+    """The API's body for paying `value` euros to the account `to`."""
+    body: dict[str, Any] = {
+        "amount": {"value": value, "currency": "EUR"},
+        "counterparty_alias": {"type": "IBAN", "value": to.iban, "name": name},
+    }
+    if description is not None:
+        body["description"] = description
+    return body

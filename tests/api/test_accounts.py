@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bank.models import AuditEvent, CoOwner, CoOwnerStatus, MonetaryAccount
 from connections.services.connections import connection_revoke
-from tests.factories import make_account
+from tests.factories import main_and_savings, make_account
 
 pytestmark = pytest.mark.django_db
 
@@ -88,8 +88,7 @@ def test_the_co_owner_sees_the_joint_account_once_accepted(alice, bob, connect):
 
 
 def test_filters_by_type(alice, connect):
-    main = make_account(alice)
-    savings = make_account(alice, type="SAVINGS", description="Savings")
+    main, savings = main_and_savings(alice)
     app = connect(alice, scopes=["accounts:read"], accounts=[main, savings])
 
     results = app.get("/api/v1/monetary-accounts/", type="SAVINGS").json()["results"]

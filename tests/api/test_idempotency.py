@@ -10,22 +10,14 @@ from django.utils import timezone
 from bank.api.idempotency import LEASE
 from bank.models import DraftPayment, IdempotencyKey, Payment
 from tests.concurrency import at_once
-from tests.factories import make_account
+from tests.factories import main_and_savings, make_account, transfer_body
 
 pytestmark = pytest.mark.django_db
 
 
-def body(value: str, target) -> dict:
-    return {
-        "amount": {"value": value, "currency": "EUR"},
-        "counterparty_alias": {"type": "IBAN", "value": target.iban, "name": "Me"},
-    }
-
-
 @pytest.fixture
 def setup(alice, connect):
-    main = make_account(alice, balance="100.00")
-    savings = make_account(alice, type="SAVINGS", description="Savings")
+    main, savings = main_and_savings(alice, "100.00")
     app = connect(
         alice, scopes=["payments:internal", "payments:read", "draft_payments:write"], accounts=[main, savings]
     )
@@ -35,8 +27,8 @@ def setup(alice, connect):
 def test_same_key_and_body_replays_the_first_response_and_pays_once(setup):
     app, main, savings, path = setup
 
-    first = app.post(path, body("10.00", savings), **{"Idempotency-Key": "k-1"})
-    second = app.post(path, body("10.00", savings), **{"Idempotency-Key": "k-1"})
+    first = app.post(path, transfer_body("10.00", savings), **{"Idempotency-Key": "k-1"})
+    second = app.post(path, transfer_body("10.00", savings), **{"Idempotency-Key": "k-1"})
 
     assert first.status_code == second.status_code == 201
     assert second.content == first.content
@@ -49,12 +41,12 @@ def test_same_key_and_body_replays_the_first_response_and_pays_once(setup):
 
 def test_same_key_with_another_body_or_path_is_422(setup):
     app, main, savings, path = setup
-    app.post(path, body("10.00", savings), **{"Idempotency-Key": "k-1"})
+    app.post(path, transfer_body("10.00", savings), **{"Idempotency-Key": "k-1"})
 
-    other_body = app.post(path, body("11.00", savings), **{"Idempotency-Key": "k-1"})
+    other_body = app.post(path, transfer_body("11.00", savings), **{"Idempotency-Key": "k-1"})
     other_path = app.post(
         f"/api/v1/monetary-accounts/{main.pk}/draft-payments/",
-        {"entries": [body("10.00", savings)]},
+        {"entries": [transfer_body("10.00", savings)]},
         **{"Idempotency-Key": "k-1"},
     )
 
@@ -67,10 +59,10 @@ def test_same_key_with_another_body_or_path_is_422(setup):
 def test_a_key_still_running_is_409(setup):
     app, _main, savings, path = setup
     # Another process has claimed the key and is still working on it.
-    first = app.post(path, body("10.00", savings), **{"Idempotency-Key": "k-1"})
+    first = app.post(path, transfer_body("10.00", savings), **{"Idempotency-Key": "k-1"})
     IdempotencyKey.objects.filter(key="k-1").update(state=IdempotencyKey.State.IN_PROGRESS, response_body="")
 
-    response = app.post(path, body("10.00", savings), **{"Idempotency-Key": "k-1"})
+    response = app.post(path, transfer_body("10.00", savings), **{"Idempotency-Key": "k-1"})
 
     assert first.status_code == 201
     assert response.status_code == 409
@@ -83,27 +75,27 @@ def test_a_claim_that_outlived_its_lease_is_taken_over(setup):
     IdempotencyKey.objects.create(
         connection=app.connection, key="k-1", fingerprint="x" * 64, created=timezone.now() - LEASE
     )
-    stale = app.post(path, body("10.00", savings), **{"Idempotency-Key": "k-1"})
+    stale = app.post(path, transfer_body("10.00", savings), **{"Idempotency-Key": "k-1"})
     assert stale.status_code == 422  # another body: still refused
 
     IdempotencyKey.objects.all().delete()
-    app.post(path, body("10.00", savings), **{"Idempotency-Key": "k-2"})
+    app.post(path, transfer_body("10.00", savings), **{"Idempotency-Key": "k-2"})
     IdempotencyKey.objects.filter(key="k-2").update(
         state=IdempotencyKey.State.IN_PROGRESS, created=timezone.now() - LEASE - timedelta(seconds=1)
     )
     # (Here the row is IN_PROGRESS only because the test says so; in real life the money would not
     # have moved. Taking over is what matters.)
-    taken = app.post(path, body("10.00", savings), **{"Idempotency-Key": "k-2"})
+    taken = app.post(path, transfer_body("10.00", savings), **{"Idempotency-Key": "k-2"})
     assert taken.status_code == 201
     assert IdempotencyKey.objects.get(key="k-2").state == IdempotencyKey.State.DONE
 
 
 def test_after_24_hours_the_key_is_new_again(setup):
     app, main, savings, path = setup
-    app.post(path, body("10.00", savings), **{"Idempotency-Key": "k-1"})
+    app.post(path, transfer_body("10.00", savings), **{"Idempotency-Key": "k-1"})
     IdempotencyKey.objects.update(created=timezone.now() - settings.IDEMPOTENCY_KEY_RETENTION - timedelta(seconds=1))
 
-    response = app.post(path, body("10.00", savings), **{"Idempotency-Key": "k-1"})
+    response = app.post(path, transfer_body("10.00", savings), **{"Idempotency-Key": "k-1"})
 
     assert response.status_code == 201
     assert "Idempotent-Replayed" not in response
@@ -113,12 +105,12 @@ def test_after_24_hours_the_key_is_new_again(setup):
 def test_a_failed_request_releases_its_key(setup):
     app, _main, savings, path = setup
 
-    refused = app.post(path, body("500.00", savings), **{"Idempotency-Key": "k-1"})
+    refused = app.post(path, transfer_body("500.00", savings), **{"Idempotency-Key": "k-1"})
     assert refused.status_code == 422
     assert refused.json()["code"] == "insufficient_funds"
     assert not IdempotencyKey.objects.exists()
 
-    corrected = app.post(path, body("50.00", savings), **{"Idempotency-Key": "k-1"})
+    corrected = app.post(path, transfer_body("50.00", savings), **{"Idempotency-Key": "k-1"})
     assert corrected.status_code == 201
 
 
@@ -126,8 +118,8 @@ def test_keys_are_scoped_to_the_connection(alice, setup, connect):
     app, main, savings, path = setup
     other = connect(alice, scopes=["payments:internal"], accounts=[main, savings], app="other")
 
-    first = app.post(path, body("10.00", savings), **{"Idempotency-Key": "shared"})
-    second = other.post(path, body("10.00", savings), **{"Idempotency-Key": "shared"})
+    first = app.post(path, transfer_body("10.00", savings), **{"Idempotency-Key": "shared"})
+    second = other.post(path, transfer_body("10.00", savings), **{"Idempotency-Key": "shared"})
 
     assert first.status_code == second.status_code == 201
     assert "Idempotent-Replayed" not in second
@@ -138,7 +130,7 @@ def test_keys_are_scoped_to_the_connection(alice, setup, connect):
 def test_a_malformed_key_is_400(setup, key):
     app, main, savings, path = setup
 
-    response = app.client.post(path, body("1.00", savings), format="json", HTTP_IDEMPOTENCY_KEY=key)
+    response = app.client.post(path, transfer_body("1.00", savings), format="json", HTTP_IDEMPOTENCY_KEY=key)
 
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "Idempotency-Key"
@@ -150,7 +142,7 @@ def test_a_malformed_key_is_400(setup, key):
 def test_the_same_key_from_many_threads_pays_once(setup):
     app, main, savings, path = setup
     statuses, _ = at_once(
-        8, lambda _: app.post(path, body("10.00", savings), **{"Idempotency-Key": "race"}).status_code
+        8, lambda _: app.post(path, transfer_body("10.00", savings), **{"Idempotency-Key": "race"}).status_code
     )
 
     assert Payment.objects.filter(monetary_account=main, amount=Decimal("-10.00")).count() == 1

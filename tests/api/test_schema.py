@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 
 from bank.api import views
 from connections import scopes
-from tests.factories import make_account
+from tests.factories import main_and_savings, make_account
 
 pytestmark = pytest.mark.django_db
 
@@ -116,8 +116,7 @@ def in_process_requests():
 @pytest.fixture
 def customer(alice, bob, in_process_requests):
     make_account(bob, balance="10.00")
-    main = make_account(alice, balance="1000.00")
-    savings = make_account(alice, type="SAVINGS", description="Savings")
+    main, savings = main_and_savings(alice, "1000.00")
     return alice, main, savings
 
 

@@ -13,7 +13,7 @@ from bank.core.errors import DomainError, ErrorCode
 from bank.models import AccountStatus, MonetaryAccount, Movement, MovementKind, Payment
 from bank.services.ledger import ledger_problems
 from bank.services.payments import payment_create
-from tests.factories import make_account, pay
+from tests.factories import main_and_savings, pay, transfer_body
 
 pytestmark = pytest.mark.django_db
 
@@ -30,13 +30,9 @@ def kind(sql: str) -> str:
 
 @pytest.mark.postgres  # one statement per leg on PostgreSQL (SQLite serialises writers anyway)
 def test_a_payment_locks_its_accounts_only_for_its_legs_and_its_idempotency_record(alice, connect):
-    first = make_account(alice, balance="100.00")
-    second = make_account(alice, type="SAVINGS", description="Savings")
+    first, second = main_and_savings(alice, "100.00")
     app = connect(alice, scopes=["payments:internal"], accounts=[first, second])
-    body = {
-        "amount": {"value": "1.00", "currency": "EUR"},
-        "counterparty_alias": {"type": "IBAN", "value": second.iban, "name": "Me"},
-    }
+    body = transfer_body("1.00", second)
     for source, target in ((first, second), (second, first)):  # both directions: the locks in the same order
         body["counterparty_alias"]["value"] = target.iban  # type: ignore[index]
         with CaptureQueriesContext(db_connection) as queries:
@@ -60,8 +56,7 @@ def written(*accounts: MonetaryAccount) -> tuple[object, ...]:
 
 @pytest.mark.parametrize("blocked", ["source", "target"])
 def test_an_account_blocked_after_the_payment_read_it_is_refused_and_nothing_is_written(alice, blocked):
-    source = make_account(alice, balance="100.00")
-    target = make_account(alice, type="SAVINGS", description="Savings")
+    source, target = main_and_savings(alice, "100.00")
     stale = {"source": source, "target": target}[blocked]
     MonetaryAccount.objects.filter(pk=stale.pk).update(status=AccountStatus.BLOCKED)  # as staff did meanwhile
     before = written(source, target)
@@ -80,8 +75,7 @@ def test_an_account_blocked_after_the_payment_read_it_is_refused_and_nothing_is_
 
 
 def test_money_spent_after_the_payment_read_the_balance_is_refused_on_the_locked_row(alice):
-    source = make_account(alice, balance="100.00")
-    target = make_account(alice, type="SAVINGS", description="Savings")
+    source, target = main_and_savings(alice, "100.00")
     pay = {"customer": alice, "counterparty": {"type": "IBAN", "value": target.iban}, "actor": alice}
     payment_create(source=MonetaryAccount.objects.get(pk=source.pk), amount=Decimal("90.00"), **pay)
     before = written(source, target)
@@ -95,8 +89,7 @@ def test_money_spent_after_the_payment_read_the_balance_is_refused_on_the_locked
 
 
 def test_each_payment_ends_at_the_balance_its_accounts_earlier_payments_add_up_to(alice):
-    source = make_account(alice, balance="100.00")
-    target = make_account(alice, type="SAVINGS", description="Savings")
+    source, target = main_and_savings(alice, "100.00")
     for amount in ("10.00", "2.50", "30.00"):
         pay(alice, MonetaryAccount.objects.get(pk=source.pk), amount, target.iban)
     assert list(

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from bank.core.replica import REPLICA, ReplicaRouter, replica_reads
 from bank.models import Payment
+from tests.factories import transfer_body
 
 pytestmark = [
     pytest.mark.skipif(not os.environ.get("DATABASE_REPLICA_URL"), reason="needs DATABASE_REPLICA_URL (CI sets it)"),
@@ -56,10 +57,7 @@ def test_api_lists_read_the_replica_and_a_customers_own_payment_is_seen_at_once(
 
     paid = app.post(
         path,
-        {
-            "amount": {"value": "12.50", "currency": "EUR"},
-            "counterparty_alias": {"type": "IBAN", "value": savings.iban, "name": "Alice"},
-        },
+        transfer_body("12.50", savings, name="Alice"),
         format="json",
         HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
     )

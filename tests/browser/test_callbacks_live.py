@@ -32,7 +32,7 @@ from connections.services.callbacks import signing_secret_set
 from connections.services.connections import connection_grant
 from connections.tasks import outbox_relay
 from tests.connections.oauth_helpers import make_application
-from tests.factories import PASSWORD, make_account
+from tests.factories import PASSWORD, make_account, transfer_body
 from tests.test_production import REDIS_URL, production_env, production_servers, with_production_password
 from tests.test_production import SECRET as PRODUCTION_SECRET_KEY
 
@@ -117,11 +117,7 @@ def test_every_committed_change_is_called_back_signed_and_in_time(connected, ali
         subscribe(connection, receiver.url + "/bank")
         before = max(Payment.objects.values_list("pk", flat=True))  # the opening deposits, unannounced
         api = httpx.Client(base_url=bank, verify=str(certificate[0]), headers={"Authorization": f"Bearer {token}"})
-        transfer = {
-            "amount": {"value": "25.00", "currency": "EUR"},
-            "counterparty_alias": {"type": "IBAN", "value": savings.iban, "name": "Me"},
-            "description": "To savings",
-        }
+        transfer = transfer_body("25.00", savings, description="To savings")
         assert api.post(f"/api/v1/monetary-accounts/{main.pk}/payments/", json=transfer).status_code == 201
         refused = {**transfer, "amount": {"value": "99999.00", "currency": "EUR"}}
         assert api.post(f"/api/v1/monetary-accounts/{main.pk}/payments/", json=refused).status_code == 422
@@ -180,10 +176,7 @@ def test_a_worker_killed_mid_delivery_is_replaced_and_the_callback_sent_again(co
         NotificationFilter.objects.create(connection=connection, category="PAYMENT", notification_target=receiver.url)
         receiver.behaviour = Behaviour(delay=60)  # the first call hangs: the worker is stuck in it
         with background(worker(), worker_env()) as first:
-            transfer = {
-                "amount": {"value": "5.00", "currency": "EUR"},
-                "counterparty_alias": {"type": "IBAN", "value": savings.iban, "name": "Me"},
-            }
+            transfer = transfer_body("5.00", savings)
             headers = {"Authorization": f"Bearer {token}", "X-Forwarded-Proto": "https"}
             response = httpx.post(
                 f"{bank}/api/v1/monetary-accounts/{main.pk}/payments/", json=transfer, headers=headers

@@ -10,7 +10,7 @@ from connections import scopes
 from connections.models import AccessToken, Application, Connection
 from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import make_application
-from tests.factories import UserFactory, make_account, register_app
+from tests.factories import UserFactory, main_and_savings, register_app, transfer_body
 
 pytestmark = pytest.mark.django_db
 
@@ -60,16 +60,12 @@ def test_changing_what_customers_judge_an_app_by_sends_it_back_to_review(vetted,
 
 
 def test_the_lost_scopes_stop_working_on_the_next_call(vetted, developer, alice, connect):
-    main = make_account(alice, balance="50.00")
-    savings = make_account(alice, type="SAVINGS", description="Savings")
+    main, savings = main_and_savings(alice, "50.00")
     connection = connection_grant(user=alice, application=vetted, scopes=scopes.ALL, accounts=[main, savings])
     from bench.tokens import issue_token
 
     client = Client(HTTP_AUTHORIZATION=f"Bearer {issue_token(connection)}")
-    transfer = {
-        "amount": {"value": "1.00", "currency": "EUR"},
-        "counterparty_alias": {"type": "IBAN", "value": savings.iban, "name": "Alice"},
-    }
+    transfer = transfer_body("1.00", savings, name="Alice")
     path = f"/api/v1/monetary-accounts/{main.pk}/payments/"
     assert client.post(path, transfer, content_type="application/json").status_code == 201
 
@@ -113,13 +109,9 @@ def test_an_unverified_apps_name_is_not_reserved(developer):
 
 
 def test_no_edited_row_can_widen_what_an_app_may_do(alice, connect):
-    main = make_account(alice, balance="50.00")
-    savings = make_account(alice, type="SAVINGS", description="Savings")
+    main, savings = main_and_savings(alice, "50.00")
     app = connect(alice, scopes=["accounts:read"], accounts=[main, savings])
-    transfer = {
-        "amount": {"value": "1.00", "currency": "EUR"},
-        "counterparty_alias": {"type": "IBAN", "value": savings.iban, "name": "Alice"},
-    }
+    transfer = transfer_body("1.00", savings, name="Alice")
     path = f"/api/v1/monetary-accounts/{main.pk}/payments/"
 
     AccessToken.objects.update(scope="accounts:read payments:internal")  # a forged token row

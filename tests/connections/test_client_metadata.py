@@ -18,7 +18,7 @@ from connections.models import Application
 from connections.services.vetting import application_review
 from tests.connections.fapi_helpers import Key, make_fapi_application
 from tests.connections.oauth_helpers import make_application
-from tests.factories import StaffFactory
+from tests.factories import StaffFactory, transfer_body
 
 pytestmark = pytest.mark.django_db
 
@@ -181,10 +181,7 @@ def test_a_bearer_apps_money_scopes_stop_working_when_the_setting_is_off(setting
     savings = account_for(alice, type="SAVINGS")
     connected = connect(alice, scopes=scopes.ALL, accounts=[main, savings])
     path = f"/api/v1/monetary-accounts/{main.pk}/payments/"
-    body = {
-        "amount": {"value": "1.00", "currency": "EUR"},
-        "counterparty_alias": {"type": "IBAN", "value": savings.iban, "name": "Me"},
-    }
+    body = transfer_body("1.00", savings)
     assert connected.post(path, body, **{"Idempotency-Key": "k1"}).status_code == 201
     settings.BEARER_APPS_MAY_MOVE_MONEY = False
 

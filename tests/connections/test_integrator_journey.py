@@ -15,6 +15,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from bank.models import MonetaryAccount, Payment
 from connections.models import Application
 from tests.connections.oauth_helpers import answer_consent, authorize_url, pkce_pair, token_request
+from tests.factories import transfer_body
 
 pytestmark = pytest.mark.django_db
 
@@ -81,11 +82,7 @@ def test_the_integrators_journey_in_the_sandbox(settings, alice, django_user_mod
     # A payment between the test customer's own accounts.
     paid = app.post(
         f"/api/v1/monetary-accounts/{main.pk}/payments/",
-        {
-            "amount": {"value": "12.50", "currency": "EUR"},
-            "counterparty_alias": {"type": "IBAN", "value": savings.iban, "name": "Test Customer"},
-            "description": "Round-up",
-        },
+        transfer_body("12.50", savings, name="Test Customer", description="Round-up"),
         content_type="application/json",
         HTTP_IDEMPOTENCY_KEY=str(uuid.uuid4()),
         **bearer,

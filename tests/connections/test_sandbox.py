@@ -16,7 +16,7 @@ from connections.scopes import READ_ONLY
 from connections.services.callbacks import notification_filter_create
 from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import CLIENT_ID, api_get, authorize_url, consent, exchange, make_application
-from tests.factories import make_account
+from tests.factories import make_account, transfer_body
 
 pytestmark = pytest.mark.django_db
 
@@ -92,11 +92,7 @@ def test_a_test_customer_grants_an_unreviewed_app_a_money_scope_and_it_moves_mon
     client.logout()
     paid = client.post(
         f"/api/v1/monetary-accounts/{main.pk}/payments/",
-        {
-            "amount": {"value": "25.00", "currency": "EUR"},
-            "counterparty_alias": {"type": "IBAN", "value": savings.iban, "name": "Test Customer"},
-            "description": "Sandbox saving",
-        },
+        transfer_body("25.00", savings, name="Test Customer", description="Sandbox saving"),
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token['access_token']}",
     )
@@ -106,10 +102,7 @@ def test_a_test_customer_grants_an_unreviewed_app_a_money_scope_and_it_moves_mon
     sandbox.BANK_SANDBOX = False
     again = client.post(
         f"/api/v1/monetary-accounts/{main.pk}/payments/",
-        {
-            "amount": {"value": "1.00", "currency": "EUR"},
-            "counterparty_alias": {"type": "IBAN", "value": savings.iban, "name": "Test Customer"},
-        },
+        transfer_body("1.00", savings, name="Test Customer"),
         content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {token['access_token']}",
     )

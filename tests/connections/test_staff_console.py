@@ -20,7 +20,7 @@ from connections.services.vetting import (
     scope_request_reject,
 )
 from tests.connections.oauth_helpers import consent, exchange, make_application
-from tests.factories import StaffFactory, make_account, register_app
+from tests.factories import StaffFactory, main_and_savings, make_account, register_app, transfer_body
 
 pytestmark = pytest.mark.django_db
 
@@ -81,10 +81,7 @@ def test_a_token_row_edited_in_the_database_cannot_widen_access(alice, connected
     AccessToken.objects.update(scope=" ".join(scopes.ALL))  # what a forged admin edit would have done
     response = Client(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}").post(
         f"/api/v1/monetary-accounts/{main.pk}/payments/",
-        {
-            "amount": {"value": "1.00", "currency": "EUR"},
-            "counterparty_alias": {"type": "IBAN", "value": savings.iban, "name": "A"},
-        },
+        transfer_body("1.00", savings, name="A"),
         content_type="application/json",
     )
     assert response.status_code == 403
@@ -342,13 +339,9 @@ def test_a_developer_asks_for_more_permissions_and_sees_the_decision(alice, bob)
 
 
 def test_a_payments_page_names_the_app_that_made_it_and_older_records_still_say(staff, alice, connect):
-    main = make_account(alice, balance="100.00")
-    savings = make_account(alice, type="SAVINGS", description="Savings")
+    main, savings = main_and_savings(alice, "100.00")
     app = connect(alice, scopes=["payments:internal"], accounts=[main, savings])
-    body = {
-        "amount": {"value": "5.00", "currency": "EUR"},
-        "counterparty_alias": {"type": "IBAN", "value": savings.iban, "name": "Me"},
-    }
+    body = transfer_body("5.00", savings)
     made = app.post(f"/api/v1/monetary-accounts/{main.pk}/payments/", body).json()
     connection = Connection.objects.get(user=alice)
 

@@ -13,15 +13,7 @@ from bank.models import Event, IdempotencyKey, MonetaryAccount, Movement, Paymen
 from bank.services import ledger
 from bank.services.ledger import ledger_problems
 from bench.servers import database_url_of_this_run
-from tests.factories import make_account
-
-
-def transfer_body(target: MonetaryAccount) -> dict:
-    return {
-        "amount": {"value": "40.00", "currency": "EUR"},
-        "counterparty_alias": {"type": "IBAN", "value": target.iban, "name": "Me"},
-        "description": "Fault test",
-    }
+from tests.factories import main_and_savings, transfer_body
 
 
 def state(*accounts: MonetaryAccount) -> tuple:
@@ -34,8 +26,7 @@ def state(*accounts: MonetaryAccount) -> tuple:
 
 @pytest.mark.django_db
 def test_an_error_between_the_two_legs_leaves_no_trace_and_the_retry_pays_once(alice, connect, monkeypatch):
-    main = make_account(alice, balance="100.00")
-    savings = make_account(alice, type="SAVINGS", description="Savings")
+    main, savings = main_and_savings(alice, "100.00")
     app = connect(alice, scopes=["payments:internal"], accounts=[main, savings])
     app.client.raise_request_exception = False
     before = state(main, savings)
@@ -51,7 +42,8 @@ def test_an_error_between_the_two_legs_leaves_no_trace_and_the_retry_pays_once(a
 
     monkeypatch.setattr(ledger, "_post_payment", fail_on_second_leg)
     path = f"/api/v1/monetary-accounts/{main.pk}/payments/"
-    failed = app.post(path, transfer_body(savings), **{"Idempotency-Key": "fault-1"})
+    body = transfer_body("40.00", savings, description="Fault test")
+    failed = app.post(path, body, **{"Idempotency-Key": "fault-1"})
 
     assert failed.status_code == 500
     assert failed["Content-Type"] == "application/problem+json" and b"power cut" not in failed.content
@@ -61,8 +53,8 @@ def test_an_error_between_the_two_legs_leaves_no_trace_and_the_retry_pays_once(a
     assert not IdempotencyKey.objects.exists()  # the key is free again
 
     monkeypatch.setattr(ledger, "_post_payment", real_post)
-    retried = app.post(path, transfer_body(savings), **{"Idempotency-Key": "fault-1"})
-    replayed = app.post(path, transfer_body(savings), **{"Idempotency-Key": "fault-1"})
+    retried = app.post(path, body, **{"Idempotency-Key": "fault-1"})
+    replayed = app.post(path, body, **{"Idempotency-Key": "fault-1"})
 
     assert (retried.status_code, replayed.status_code) == (201, 201)
     assert replayed.content == retried.content
@@ -89,12 +81,12 @@ def blocked_backend_pid(admin: psycopg.Connection, timeout: float = 10) -> int:
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_a_connection_killed_mid_request_changes_nothing_and_the_retry_works(alice, connect, live_server):
-    main = make_account(alice, balance="100.00")
-    savings = make_account(alice, type="SAVINGS", description="Savings")
+    main, savings = main_and_savings(alice, "100.00")
     app = connect(alice, scopes=["payments:internal"], accounts=[main, savings])
     before = state(main, savings)
     url = f"{live_server.url}/api/v1/monetary-accounts/{main.pk}/payments/"
     headers = {"Authorization": f"Bearer {app.token}", "Idempotency-Key": "killed-1"}
+    body = transfer_body("40.00", savings, description="Fault test")
     answers: list[httpx.Response] = []
 
     # Sessions of our own, outside Django: one holds the account's row lock so that the request
@@ -105,7 +97,7 @@ def test_a_connection_killed_mid_request_changes_nothing_and_the_retry_works(ali
     ):
         locker.execute("SELECT 1 FROM bank_monetaryaccount WHERE id = %s FOR UPDATE", [main.pk])
         sender = threading.Thread(
-            target=lambda: answers.append(httpx.post(url, json=transfer_body(savings), headers=headers, timeout=20))
+            target=lambda: answers.append(httpx.post(url, json=body, headers=headers, timeout=20))
         )
         sender.start()
         admin.execute("SELECT pg_terminate_backend(%s)", [blocked_backend_pid(admin)])
@@ -119,7 +111,7 @@ def test_a_connection_killed_mid_request_changes_nothing_and_the_retry_works(ali
     assert state(main, savings) == before
     assert not IdempotencyKey.objects.exists()
 
-    retried = httpx.post(url, json=transfer_body(savings), headers=headers, timeout=20)
+    retried = httpx.post(url, json=body, headers=headers, timeout=20)
     assert retried.status_code == 201, retried.text
     balances, movements, payments = state(main, savings)
     assert balances == [Decimal("60.00"), Decimal("40.00")]

@@ -14,7 +14,7 @@ from bank.core.errors import DomainError
 from bank.models import MonetaryAccount, Payment
 from bank.services import ledger
 from bank.services.payments import payment_create
-from tests.factories import make_account, pay
+from tests.factories import main_and_savings, pay
 
 # The retry needs the service to own its transaction (inside a test's transaction it joins it).
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -30,8 +30,7 @@ def database_error(sqlstate: str) -> OperationalError:
 
 @pytest.mark.parametrize("sqlstate", ["40P01", "40001"])  # deadlock detected, serialization failure
 def test_a_deadlock_or_serialisation_failure_is_retried_and_pays_once(alice, monkeypatch, sqlstate):
-    main = make_account(alice, balance="10.00")
-    savings = make_account(alice, type="SAVINGS", description="Savings")
+    main, savings = main_and_savings(alice, "10.00")
     real_post = ledger.ledger_post
     calls: list[int] = []
 
@@ -51,8 +50,7 @@ def test_a_deadlock_or_serialisation_failure_is_retried_and_pays_once(alice, mon
 
 
 def test_other_database_errors_are_not_retried(alice, monkeypatch):
-    main = make_account(alice, balance="10.00")
-    savings = make_account(alice, type="SAVINGS", description="Savings")
+    main, savings = main_and_savings(alice, "10.00")
     calls: list[int] = []
 
     def broken_post(payments):  # type: ignore[no-untyped-def]
@@ -68,8 +66,7 @@ def test_other_database_errors_are_not_retried(alice, monkeypatch):
 
 
 def test_a_deadlock_that_keeps_happening_gives_up_after_five_attempts(alice, monkeypatch):
-    main = make_account(alice, balance="10.00")
-    savings = make_account(alice, type="SAVINGS", description="Savings")
+    main, savings = main_and_savings(alice, "10.00")
     calls: list[int] = []
 
     def always_deadlocked(payments):  # type: ignore[no-untyped-def]
@@ -85,8 +82,7 @@ def test_a_deadlock_that_keeps_happening_gives_up_after_five_attempts(alice, mon
 
 
 def test_a_retrying_transaction_inside_another_joins_it_without_a_savepoint_and_fails_with_it(alice):
-    main = make_account(alice, balance="10.00")
-    savings = make_account(alice, type="SAVINGS", description="Savings")
+    main, savings = main_and_savings(alice, "10.00")
     pay = {"customer": alice, "counterparty": {"type": "IBAN", "value": savings.iban}, "actor": alice}
     payments_before = Payment.objects.count()
 
