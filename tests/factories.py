@@ -6,9 +6,10 @@ from typing import Any
 import factory
 from django.contrib.auth import get_user_model
 
-from bank.models import AccountType, MonetaryAccount, Payment, RequestInquiry
+from bank.models import AccountType, DraftPayment, MonetaryAccount, Payment, RequestInquiry
 from bank.selectors import Pointer
 from bank.services.accounts import account_deposit, account_open
+from bank.services.drafts import draft_payment_create
 from bank.services.payment_requests import request_inquiry_create
 from bank.services.payments import payment_create
 from connections.models import Application
@@ -90,6 +91,22 @@ def request_money(
     """The customer asks `of` (a counterparty, or an IBAN) for `amount`, into `account`."""
     return request_inquiry_create(
         customer=customer, account=account, amount=Decimal(amount), counterparty=_pointer(of), actor=customer, **options
+    )
+
+
+def prepare_draft(
+    customer: Any,
+    source: MonetaryAccount,
+    amount: Decimal | str,
+    to: Pointer,
+    *,
+    description: str = "",
+    connection: Any = None,
+) -> DraftPayment:
+    """A draft payment of one entry, prepared by an app (through `connection`) or by the customer."""
+    entry = {"amount": amount, "counterparty_alias": to, "description": description}
+    return draft_payment_create(
+        customer=customer, source=source, entries=[entry], actor=customer, connection=connection
     )
 
 

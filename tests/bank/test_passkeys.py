@@ -22,14 +22,13 @@ from bank.models import (
     RequestResponse,
     RequestStatus,
 )
-from bank.services.drafts import draft_payment_create
 from bank.tasks import passkey_challenges_prune
 from bank.vocabulary import AuditAction
 from connections.models import Application, Connection
 from connections.services.connections import connection_grant
 from tests.concurrency import at_once
 from tests.connections.oauth_helpers import authorize_url, make_application, pkce_pair
-from tests.factories import PASSWORD, StaffFactory, UserFactory, make_account, request_money
+from tests.factories import PASSWORD, StaffFactory, UserFactory, make_account, prepare_draft, request_money
 from tests.passkey_helpers import SoftAuthenticator
 
 pytestmark = pytest.mark.django_db
@@ -73,21 +72,17 @@ def alice_with_passkey(alice):
 def drafts(alice):
     main = make_account(alice, balance="1000.00", description="Main")
     app = connection_grant(user=alice, application=make_application(), scopes=["draft_payments:write"], accounts=[main])
-
-    def draft(amount: str, description: str) -> DraftPayment:
-        return draft_payment_create(
-            customer=alice,
-            source=main,
-            entries=[{"amount": amount, "counterparty_alias": LANDLORD, "description": description}],
-            actor=alice,
-            connection=app,
-        )
-
-    return main, draft("450.00", "Rent"), draft("30.00", "Gym")
+    rent = prepare_draft(alice, main, "450.00", LANDLORD, description="Rent", connection=app)
+    return main, rent, prepare_draft(alice, main, "30.00", LANDLORD, description="Gym", connection=app)
 
 
 def approve(client: Client, draft: DraftPayment, credential: str = "", **extra: str):
     return client.post(f"/draft-payments/{draft.pk}/approve/", {"passkey_credential": credential, **extra})
+
+
+def signed(client: Client, authenticator: SoftAuthenticator, draft: DraftPayment) -> str:
+    """The authenticator's answer to the challenge the draft's approval page gave `client`."""
+    return authenticator.get(options(client, f"/draft-payments/{draft.pk}/approve/")["publicKey"])
 
 
 def paid(draft: DraftPayment) -> bool:
@@ -212,7 +207,7 @@ def test_a_customer_with_a_passkey_cannot_pay_with_the_password_alone(alice_with
 def test_an_approval_for_draft_a_does_not_pay_draft_b(alice_with_passkey, drafts):
     client, authenticator = alice_with_passkey
     _, rent, gym = drafts
-    credential = authenticator.get(options(client, f"/draft-payments/{gym.pk}/approve/")["publicKey"])
+    credential = signed(client, authenticator, gym)
 
     page = approve(client, rent, credential)
 
@@ -226,7 +221,7 @@ def test_an_approval_for_draft_a_does_not_pay_draft_b(alice_with_passkey, drafts
 def test_a_draft_that_changed_after_the_challenge_is_not_paid(alice_with_passkey, drafts):
     client, authenticator = alice_with_passkey
     _, rent, _ = drafts
-    credential = authenticator.get(options(client, f"/draft-payments/{rent.pk}/approve/")["publicKey"])
+    credential = signed(client, authenticator, rent)
     DraftPaymentEntry.objects.filter(draft=rent).update(amount=Decimal("950.00"))
 
     approve(client, rent, credential)
@@ -237,7 +232,7 @@ def test_a_draft_that_changed_after_the_challenge_is_not_paid(alice_with_passkey
 def test_a_payee_that_changed_after_the_challenge_is_not_paid(alice_with_passkey, drafts):
     client, authenticator = alice_with_passkey
     _, rent, _ = drafts
-    credential = authenticator.get(options(client, f"/draft-payments/{rent.pk}/approve/")["publicKey"])
+    credential = signed(client, authenticator, rent)
     DraftPaymentEntry.objects.filter(draft=rent).update(counterparty_value="NL91ABNA0417164300")
 
     approve(client, rent, credential)
@@ -248,7 +243,7 @@ def test_a_payee_that_changed_after_the_challenge_is_not_paid(alice_with_passkey
 def test_a_challenge_from_another_session_is_refused(alice, alice_with_passkey, drafts):
     first, authenticator = alice_with_passkey
     _, rent, _ = drafts
-    credential = authenticator.get(options(first, f"/draft-payments/{rent.pk}/approve/")["publicKey"])
+    credential = signed(first, authenticator, rent)
 
     approve(logged_in(alice), rent, credential)
 
@@ -275,7 +270,7 @@ def test_another_customers_credential_is_refused(alice_with_passkey, drafts, bob
     _, rent, _ = drafts
     bobs_authenticator = SoftAuthenticator()
     register(logged_in(bob), bobs_authenticator)
-    credential = bobs_authenticator.get(options(client, f"/draft-payments/{rent.pk}/approve/")["publicKey"])
+    credential = signed(client, bobs_authenticator, rent)
 
     approve(client, rent, credential)
 
@@ -285,7 +280,7 @@ def test_another_customers_credential_is_refused(alice_with_passkey, drafts, bob
 def test_a_replayed_assertion_is_refused(alice_with_passkey, drafts):
     client, authenticator = alice_with_passkey
     _, rent, gym = drafts
-    credential = authenticator.get(options(client, f"/draft-payments/{rent.pk}/approve/")["publicKey"])
+    credential = signed(client, authenticator, rent)
     approve(client, rent, credential)
     options(client, f"/draft-payments/{gym.pk}/approve/")  # a fresh challenge exists, but not this one
 
@@ -297,10 +292,10 @@ def test_a_replayed_assertion_is_refused(alice_with_passkey, drafts):
 def test_a_signature_counter_that_goes_back_is_a_cloned_authenticator(alice_with_passkey, drafts):
     client, authenticator = alice_with_passkey
     _, rent, gym = drafts
-    approve(client, rent, authenticator.get(options(client, f"/draft-payments/{rent.pk}/approve/")["publicKey"]))
+    approve(client, rent, signed(client, authenticator, rent))
     authenticator.sign_count = 0  # a copy of the key that has not counted the first use
 
-    approve(client, gym, authenticator.get(options(client, f"/draft-payments/{gym.pk}/approve/")["publicKey"]))
+    approve(client, gym, signed(client, authenticator, gym))
 
     assert not paid(gym) and refusals("sign_count_went_back")
 
@@ -310,7 +305,7 @@ def test_an_assertion_without_user_verification_is_refused(alice_with_passkey, d
     _, rent, _ = drafts
     authenticator.user_verified = False
 
-    approve(client, rent, authenticator.get(options(client, f"/draft-payments/{rent.pk}/approve/")["publicKey"]))
+    approve(client, rent, signed(client, authenticator, rent))
 
     assert not paid(rent) and len(refusals()) == 1
 
@@ -330,7 +325,7 @@ def test_a_passkey_removed_in_another_tab_is_refused(alice_with_passkey, drafts)
     client, authenticator = alice_with_passkey
     register(client, SoftAuthenticator(), "Laptop")  # so that the customer still has a passkey
     _, rent, _ = drafts
-    credential = authenticator.get(options(client, f"/draft-payments/{rent.pk}/approve/")["publicKey"])
+    credential = signed(client, authenticator, rent)
     phone = Passkey.objects.get(name="My phone")
     client.post(f"/profile/settings/security/passkeys/{phone.pk}/remove/", {"password": PASSWORD})
 
@@ -342,7 +337,7 @@ def test_a_passkey_removed_in_another_tab_is_refused(alice_with_passkey, drafts)
 def test_an_expired_challenge_is_refused(alice_with_passkey, drafts):
     client, authenticator = alice_with_passkey
     _, rent, _ = drafts
-    credential = authenticator.get(options(client, f"/draft-payments/{rent.pk}/approve/")["publicKey"])
+    credential = signed(client, authenticator, rent)
     PasskeyChallenge.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
 
     approve(client, rent, credential)
@@ -365,7 +360,7 @@ def test_one_assertion_sent_four_times_at_once_pays_once(alice, drafts):
     authenticator = SoftAuthenticator()
     register(client, authenticator)
     main, rent, _ = drafts
-    credential = authenticator.get(options(client, f"/draft-payments/{rent.pk}/approve/")["publicKey"])
+    credential = signed(client, authenticator, rent)
     at_once(4, lambda _: approve(client, rent, credential))
 
     assert Payment.objects.filter(monetary_account=main, amount=Decimal("-450.00")).count() == 1

@@ -10,12 +10,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from bank.models import AuditEvent, DraftPayment, DraftStatus, Passkey, Payment, RequestResponse, RequestStatus
-from bank.services.drafts import draft_payment_create
 from bank.vocabulary import AuditAction
 from connections.models import Connection
 from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import REDIRECT_URI, authorize_url, make_application, pkce_pair
-from tests.factories import make_account, request_money
+from tests.factories import make_account, prepare_draft, request_money
 
 from .conftest import check_page, log_in
 
@@ -52,17 +51,8 @@ def test_a_customer_adds_a_passkey_and_approves_pays_and_connects_with_it(page, 
     bobs = make_account(bob, description="Bob's main")
     application = make_application()
     app = connection_grant(user=alice, application=application, scopes=["draft_payments:write"], accounts=[main])
-
-    def draft(amount: str, description: str) -> DraftPayment:
-        return draft_payment_create(
-            customer=alice,
-            source=main,
-            entries=[{"amount": amount, "counterparty_alias": LANDLORD, "description": description}],
-            actor=alice,
-            connection=app,
-        )
-
-    rent, gym = draft("450.00", "Rent"), draft("30.00", "Gym")
+    rent = prepare_draft(alice, main, "450.00", LANDLORD, description="Rent", connection=app)
+    gym = prepare_draft(alice, main, "30.00", LANDLORD, description="Gym", connection=app)
 
     # Add a passkey under Profile → Settings → Security → Passkeys.
     log_in(page, "alice")

@@ -5,10 +5,9 @@ from decimal import Decimal
 import pytest
 
 from bank.models import AuditEvent, DraftStatus
-from bank.services.drafts import draft_payment_create
 from connections.models import Application, Connection
 from tests.connections.oauth_helpers import api_get, consent, exchange, make_application
-from tests.factories import StaffFactory
+from tests.factories import StaffFactory, prepare_draft
 
 pytestmark = pytest.mark.django_db
 
@@ -26,29 +25,9 @@ def test_revoking_cancels_the_apps_pending_drafts_and_is_audited(alice, granted)
     from connections.services.connections import connection_revoke
 
     connection, _body, main, _ = granted
-    draft = draft_payment_create(
-        customer=alice,
-        source=main,
-        actor=alice,
-        connection=connection,
-        entries=[
-            {
-                "amount": Decimal("5.00"),
-                "counterparty_alias": {"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Shop"},
-            }
-        ],
-    )
-    own_draft = draft_payment_create(
-        customer=alice,
-        source=main,
-        actor=alice,
-        entries=[
-            {
-                "amount": Decimal("5.00"),
-                "counterparty_alias": {"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Shop"},
-            }
-        ],
-    )
+    shop = {"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Shop"}
+    draft = prepare_draft(alice, main, Decimal("5.00"), shop, connection=connection)
+    own_draft = prepare_draft(alice, main, Decimal("5.00"), shop)
     connection_revoke(connection=connection, by="customer", actor=alice)
     draft.refresh_from_db()
     own_draft.refresh_from_db()
