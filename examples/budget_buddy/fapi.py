@@ -23,14 +23,7 @@ from typing import Any
 from flask import Blueprint, Flask, abort, redirect, request, session, url_for
 from page import render_page
 from requests import Session
-from requests_oauth2client import (
-    AuthorizationRequest,
-    DPoPKey,
-    DPoPToken,
-    OAuth2Client,
-    OAuth2Error,
-    PrivateKeyJwt,
-)
+from requests_oauth2client import AuthorizationRequest, DPoPKey, DPoPToken, OAuth2Client, OAuth2Error, PrivateKeyJwt
 from requests_oauth2client.authorization_request import AuthorizationResponseError, MismatchingState
 from requests_oauth2client.dpop import InvalidUseDPoPNonceResponse
 from requests_oauth2client.exceptions import EndpointError, InvalidTokenResponse

@@ -31,11 +31,7 @@ from bank.services.drafts import (
     draft_payments_expire_due,
 )
 from bank.services.ledger import ledger_problems
-from bank.services.payment_requests import (
-    request_inquiry_revoke,
-    request_response_accept,
-    request_response_reject,
-)
+from bank.services.payment_requests import request_inquiry_revoke, request_response_accept, request_response_reject
 from tests.factories import UserFactory, pay, request_money
 
 pytestmark = pytest.mark.django_db

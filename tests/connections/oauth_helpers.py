@@ -15,6 +15,18 @@ CLIENT_SECRET = "s" * 64
 REDIRECT_URI = "https://app.example/callback"
 
 
+def register_by_form(client: Any, **fields: str) -> Any:
+    """A developer registers "Piggy Bank" at /developers/new/ (`fields` change or add to the form)."""
+    data = {
+        "name": "Piggy Bank",
+        "website": "https://piggy.example",
+        "redirect_uris": "https://piggy.example/callback",
+        "client_type": "confidential",
+        **fields,
+    }
+    return client.post("/developers/new/", data)
+
+
 def make_application(**overrides: Any) -> Application:
     fields: dict[str, Any] = {
         "client_id": CLIENT_ID,

@@ -17,7 +17,7 @@ from connections import scopes
 from connections.models import Application
 from connections.services.vetting import application_review
 from tests.connections.fapi_helpers import Key, make_fapi_application
-from tests.connections.oauth_helpers import make_application
+from tests.connections.oauth_helpers import make_application, register_by_form
 from tests.factories import StaffFactory, transfer_body
 
 pytestmark = pytest.mark.django_db
@@ -29,22 +29,11 @@ FAPI_FIELDS = {
 }
 
 
-def register(client, **fields):
-    data = {
-        "name": "Piggy Bank",
-        "website": "https://piggy.example",
-        "redirect_uris": "https://piggy.example/callback",
-        "client_type": "confidential",
-        **fields,
-    }
-    return client.post("/developers/new/", data)
-
-
 def test_a_developer_registers_a_fapi_app_with_their_public_keys(client, alice):
     key = Key(kid="piggy-1")
     client.force_login(alice)
 
-    response = register(client, jwks=json.dumps({"keys": [key.public_jwk]}, indent=2), **FAPI_FIELDS)
+    response = register_by_form(client, jwks=json.dumps({"keys": [key.public_jwk]}, indent=2), **FAPI_FIELDS)
 
     assert response.status_code == 200
     application = Application.objects.get()
@@ -66,7 +55,7 @@ def test_a_pasted_private_key_is_refused_not_stored_and_not_shown_again(client, 
     private = {**key.private.as_dict(private=True), "kid": "oops"}
     client.force_login(alice)
 
-    response = register(client, jwks=json.dumps({"keys": [private]}), **FAPI_FIELDS)
+    response = register_by_form(client, jwks=json.dumps({"keys": [private]}), **FAPI_FIELDS)
 
     page = response.content.decode()
     assert response.status_code == 200 and "This is a private key" in page
@@ -96,7 +85,7 @@ def test_a_bad_key_set_is_refused_with_a_clear_message(client, alice, jwks, mess
     }.get(jwks, jwks)
     client.force_login(alice)
 
-    response = register(client, jwks=jwks, **FAPI_FIELDS)
+    response = register_by_form(client, jwks=jwks, **FAPI_FIELDS)
 
     assert message in response.content.decode()
     assert not Application.objects.exists()
@@ -112,14 +101,14 @@ def test_a_bad_key_set_is_refused_with_a_clear_message(client, alice, jwks, mess
 )
 def test_inconsistent_metadata_is_refused(client, alice, fields, message):
     client.force_login(alice)
-    response = register(client, **fields)
+    response = register_by_form(client, **fields)
     assert message in response.content.decode() and not Application.objects.exists()
 
 
 def test_a_vetted_app_that_stops_being_fapi_goes_back_to_review(client, alice):
     key = Key()
     client.force_login(alice)
-    register(client, jwks=key.jwks, **FAPI_FIELDS)
+    register_by_form(client, jwks=key.jwks, **FAPI_FIELDS)
     application = Application.objects.get()
     Application.objects.filter(pk=application.pk).update(review_requested_at=None, verified=True)
 

@@ -10,7 +10,15 @@ from django.test import Client
 from bank.models import AuditEvent, DraftPayment, DraftStatus
 from bank.services.drafts import draft_payment_create
 from connections.models import Application, Connection
-from tests.connections.oauth_helpers import api_get, consent, exchange, make_application, refresh, token_request
+from tests.connections.oauth_helpers import (
+    api_get,
+    consent,
+    exchange,
+    make_application,
+    refresh,
+    register_by_form,
+    token_request,
+)
 from tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
@@ -199,14 +207,10 @@ def shown_secret(response) -> str:
 
 
 def register(client, **overrides):
-    data = {
-        "name": "Piggy Bank",
-        "website": "https://piggy.example",
-        "redirect_uris": "https://piggy.example/callback\nhttp://127.0.0.1:9000/cb",
-        "client_type": "confidential",
-    }
-    data.update(overrides)
-    return client.post("/developers/new/", data)
+    """With a loopback redirect URI for a native app too."""
+    return register_by_form(
+        client, **{"redirect_uris": "https://piggy.example/callback\nhttp://127.0.0.1:9000/cb", **overrides}
+    )
 
 
 def test_a_customer_registers_an_app_and_sees_its_secret_once(client, alice):

@@ -5,15 +5,7 @@ import pytest
 from django.test import Client
 
 from connections.models import Connection
-from tests.connections.oauth_helpers import (
-    api_get,
-    authorize_url,
-    consent,
-    exchange,
-    make_application,
-    pkce_pair,
-    refresh,
-)
+from tests.connections import oauth_helpers as oauth
 from tests.factories import StaffFactory, make_account
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +14,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def setup(client, alice):
     make_account(alice, balance="10.00")
-    make_application()
-    tokens = exchange(client, consent(client, alice)).json()
+    oauth.make_application()
+    tokens = oauth.exchange(client, oauth.consent(client, alice)).json()
     return tokens
 
 
@@ -53,34 +45,34 @@ def block_in_the_admin(customer) -> None:
 
 
 def test_a_blocked_customers_access_token_answers_401(client, alice, setup):
-    assert api_get(client, "/api/v1/me/", setup["access_token"]).status_code == 200
+    assert oauth.api_get(client, "/api/v1/me/", setup["access_token"]).status_code == 200
     block_in_the_admin(alice)
-    response = api_get(client, "/api/v1/me/", setup["access_token"])
+    response = oauth.api_get(client, "/api/v1/me/", setup["access_token"])
     assert response.status_code == 401
     assert 'error="invalid_token"' in response["WWW-Authenticate"]
 
 
 def test_a_blocked_customers_refresh_token_is_invalid_grant(client, alice, setup):
     block_in_the_admin(alice)
-    response = refresh(client, setup["refresh_token"])
+    response = oauth.refresh(client, setup["refresh_token"])
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
 
 def test_a_blocked_customers_code_is_invalid_grant(client, alice):
     make_account(alice, balance="10.00")
-    make_application()
-    auth = consent(client, alice)
+    oauth.make_application()
+    auth = oauth.consent(client, alice)
     block_in_the_admin(alice)
-    response = exchange(client, auth)
+    response = oauth.exchange(client, auth)
     assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
 
 
 def test_a_blocked_customer_gets_no_consent_screen(client, alice):
     make_account(alice, balance="10.00")
-    make_application()
+    oauth.make_application()
     client.force_login(alice)
     block_in_the_admin(alice)
-    _, challenge = pkce_pair()
-    page = client.get(authorize_url(challenge=challenge, scope="accounts:read"))
+    _, challenge = oauth.pkce_pair()
+    page = client.get(oauth.authorize_url(challenge=challenge, scope="accounts:read"))
     assert page.status_code == 302 and page["Location"].startswith("/accounts/login/")
     assert Connection.objects.count() == 0
