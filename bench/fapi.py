@@ -101,34 +101,27 @@ def token_requests(
 
     token_url = f"{url.replace('http://', 'https://')}/o/token/"
     dpop_key = Key()
+
+    def post(grant: dict[str, str]) -> tuple[float, httpx.Response]:
+        """One token request as a FAPI client makes it: private_key_jwt and a fresh DPoP proof."""
+        assertion = client_assertion(key, client_id=FAPI_CLIENT_ID, aud=token_url)
+        data = {**grant, "client_assertion_type": ASSERTION_TYPE, "client_assertion": assertion}
+        headers = {"DPoP": dpop_proof(dpop_key, htm="POST", htu=token_url)}
+        return time_request(client, "POST", "/o/token/", data=data, headers=headers)
+
     exchange_ms: list[float] = []
     refresh_tokens: list[str] = []
     warmup, batch = 20, 50
     while len(exchange_ms) < count + warmup:
         for code, verifier in token_endpoint.new_codes(user, application, connection, batch):
-            data = {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": REDIRECT_URI,
-                "code_verifier": verifier,
-                "client_assertion_type": ASSERTION_TYPE,
-                "client_assertion": client_assertion(key, client_id=FAPI_CLIENT_ID, aud=token_url),
-            }
-            headers = {"DPoP": dpop_proof(dpop_key, htm="POST", htu=token_url)}
-            elapsed, response = time_request(client, "POST", "/o/token/", data=data, headers=headers)
+            grant = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+            elapsed, response = post({**grant, "code_verifier": verifier})
             exchange_ms.append(elapsed)
             refresh_tokens.append(response.json()["refresh_token"])
-    refresh_ms: list[float] = []
-    for refresh_token in refresh_tokens[warmup : warmup + count]:
-        data = {
-            "grant_type": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": client_assertion(key, client_id=FAPI_CLIENT_ID, aud=token_url),
-        }
-        headers = {"DPoP": dpop_proof(dpop_key, htm="POST", htu=token_url)}
-        elapsed, _ = time_request(client, "POST", "/o/token/", data=data, headers=headers)
-        refresh_ms.append(elapsed)
+    refresh_ms = [
+        post({"grant_type": "refresh_token", "refresh_token": token})[0]
+        for token in refresh_tokens[warmup : warmup + count]
+    ]
     return exchange_ms[warmup : warmup + count], refresh_ms
 
 

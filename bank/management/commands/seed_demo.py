@@ -11,6 +11,7 @@ from django.db import transaction
 from oauth2_provider.generators import generate_client_secret
 
 from bank.models import AccountType, CardType, MonetaryAccount
+from bank.selectors import Pointer
 from bank.services.accounts import account_deposit, account_open
 from bank.services.cards import card_order
 from bank.services.payments import payment_create
@@ -93,30 +94,16 @@ class Command(BaseCommand):
         assert alice_main and bob_main and alice_savings
         if alice_main.payments.count() > 1:
             return
-        payment_create(
-            customer=alice,
-            source=alice_main,
-            amount=Decimal("42.50"),
-            description="Dinner, thanks!",
-            counterparty={"type": "EMAIL", "value": bob.email},
-            actor=alice,
-        )
-        payment_create(
-            customer=alice,
-            source=alice_main,
-            amount=Decimal("300.00"),
-            description="Monthly saving",
-            counterparty={"type": "IBAN", "value": alice_savings.iban},
-            actor=alice,
-        )
-        payment_create(
-            customer=bob,
-            source=bob_main,
-            amount=Decimal("19.99"),
-            description="Music subscription",
-            counterparty={"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Streamly B.V."},
-            actor=bob,
-        )
+        streamly: Pointer = {"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Streamly B.V."}
+        first_payments: list[tuple[User, MonetaryAccount, str, str, Pointer]] = [
+            (alice, alice_main, "42.50", "Dinner, thanks!", {"type": "EMAIL", "value": bob.email}),
+            (alice, alice_main, "300.00", "Monthly saving", {"type": "IBAN", "value": alice_savings.iban}),
+            (bob, bob_main, "19.99", "Music subscription", streamly),
+        ]
+        for payer, source, amount, text, to in first_payments:
+            payment_create(
+                customer=payer, source=source, amount=Decimal(amount), description=text, counterparty=to, actor=payer
+            )
 
     def _application(self, admin: User) -> None:
         # Budget Buddy in its two modes: both verified, with every scope, from the same developer.
