@@ -139,6 +139,10 @@ class ResolvedCounterparty:
     def is_internal(self) -> bool:
         return self.account is not None
 
+    def as_fields(self) -> dict[str, str]:
+        """The counterparty as payments, draft entries and requests store it (their counterparty_* fields)."""
+        return {"counterparty_type": self.type, "counterparty_value": self.value, "counterparty_name": self.name}
+
 
 def counterparty_resolve(*, type: str, value: str, name: str = "") -> ResolvedCounterparty:
     if type == CounterpartyType.EMAIL:

@@ -79,9 +79,7 @@ def draft_payment_create(
                 draft=draft,
                 amount=amount,
                 description=description,
-                counterparty_type=target.type,
-                counterparty_value=target.value,
-                counterparty_name=target.name,
+                **target.as_fields(),
             )
             for amount, target, description in resolved
         )

@@ -88,9 +88,7 @@ def ledger_prepare(
             monetary_account=account,
             amount=signed,
             description=description,
-            counterparty_type=counterparty.type,
-            counterparty_value=counterparty.value,
-            counterparty_name=counterparty.name,
+            **counterparty.as_fields(),
             counterparty_account=counterparty.account,
             created=now,
         )

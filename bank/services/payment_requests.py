@@ -60,9 +60,7 @@ def request_inquiry_create(
         connection_id=connection.pk if connection is not None else None,
         amount=amount,
         description=description,
-        counterparty_type=target.type,
-        counterparty_value=target.value,
-        counterparty_name=target.name,
+        **target.as_fields(),
     )
     created: list[RequestInquiry | RequestResponse] = [inquiry]
     if target.account is not None:
