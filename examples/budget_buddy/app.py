@@ -24,7 +24,7 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, abort, redirect, request, session, url_for
-from page import render_page
+from page import ConnectionEnded, api_answer, render_page
 
 BANK_URL = os.environ.get("BANK_URL", "http://127.0.0.1:8000").rstrip("/")
 CLIENT_ID = os.environ.get("BUDGET_BUDDY_CLIENT_ID", "demo-budget-app")
@@ -102,19 +102,12 @@ bank = oauth.register(
 )
 
 
-class ConnectionEnded(Exception):
-    """The bank no longer accepts this app's token: revoked, expired or suspended."""
-
-
 def api_get(path: str) -> Any:
     try:
         response = bank.get(path)
     except AuthlibBaseError as exc:  # the refresh failed: invalid_grant after a revocation
         raise ConnectionEnded(str(exc)) from exc
-    if response.status_code == 401:
-        raise ConnectionEnded(response.headers.get("WWW-Authenticate", "invalid_token"))
-    response.raise_for_status()
-    return response.json()
+    return api_answer(response)
 
 
 @app.get("/")

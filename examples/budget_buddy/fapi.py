@@ -21,7 +21,7 @@ import threading
 from typing import Any
 
 from flask import Blueprint, Flask, abort, redirect, request, session, url_for
-from page import render_page
+from page import ConnectionEnded, api_answer, render_page
 from requests import Session
 from requests_oauth2client import AuthorizationRequest, DPoPKey, DPoPToken, OAuth2Client, OAuth2Error, PrivateKeyJwt
 from requests_oauth2client.authorization_request import AuthorizationResponseError, MismatchingState
@@ -105,11 +105,7 @@ def forget() -> None:
 
 def api_get(token: DPoPToken, path: str) -> Any:
     """An API call: the token rides as `Authorization: DPoP …` with a fresh proof for this request."""
-    response = http().get(f"{BANK_URL}/api/v1/{path}", auth=token, timeout=10)
-    if response.status_code == 401:
-        raise PermissionError(response.headers.get("WWW-Authenticate", "invalid_token"))
-    response.raise_for_status()
-    return response.json()
+    return api_answer(http().get(f"{BANK_URL}/api/v1/{path}", auth=token, timeout=10))
 
 
 @fapi.get("/")
@@ -121,7 +117,7 @@ def home() -> str:
             return render_page(mode="fapi", notice=notice)
         me = api_get(token, "me/")
         accounts = api_get(token, "monetary-accounts/")["results"] if "accounts:read" in me["scopes"] else []
-    except (PermissionError, OAuth2Error, EndpointError, InvalidUseDPoPNonceResponse):
+    except (ConnectionEnded, OAuth2Error, EndpointError, InvalidUseDPoPNonceResponse):
         # (requests-oauth2client takes the bank's 401 `DPoP error="invalid_token"` for a nonce request
         # and raises InvalidUseDPoPNonceResponse: for us, too, it means the token no longer works.)
         forget()

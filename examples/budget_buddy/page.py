@@ -6,6 +6,19 @@ from typing import Any
 
 from flask import render_template_string, session, url_for
 
+
+class ConnectionEnded(Exception):
+    """The bank no longer accepts this app's token: revoked, expired or suspended."""
+
+
+def api_answer(response: Any) -> Any:
+    """An API response's JSON; a 401 means the connection ended (the bank says why in WWW-Authenticate)."""
+    if response.status_code == 401:
+        raise ConnectionEnded(response.headers.get("WWW-Authenticate", "invalid_token"))
+    response.raise_for_status()
+    return response.json()
+
+
 PAGE = """<!doctype html>
 <html lang="en">
 <head>
