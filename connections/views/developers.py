@@ -40,6 +40,11 @@ from connections.services.vetting import scope_request_create
 from connections.tasks import callback_deliver
 
 
+def _own_app(request: AuthenticatedHttpRequest, pk: int) -> Application:
+    """The developer's own app, or 404: another developer's app is as absent as one that does not exist."""
+    return get_object_or_404(applications_of(developer=request.user), pk=pk)
+
+
 def _secret_page(
     request: AuthenticatedHttpRequest, application: Application, secret: str, *, new: bool
 ) -> HttpResponse:
@@ -106,7 +111,7 @@ def developer_new(request: AuthenticatedHttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def developer_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    application = _own_app(request, pk)
     initial: dict[str, object] = {name: getattr(application, name) for name in DEVELOPER_FIELDS}
     initial.update(ClientMetadata.of(application).__dict__)
     initial["redirect_uris"] = "\n".join(application.redirect_uris.split())
@@ -143,7 +148,7 @@ def developer_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def developer_scope_request(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Ask staff for more permissions, with a reason; the outcome shows on the app's page."""
-    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    application = _own_app(request, pk)
     form = ScopeRequestForm(request.POST, application=application)
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
@@ -166,7 +171,7 @@ def developer_scope_request(request: AuthenticatedHttpRequest, pk: int) -> HttpR
 @never_cache
 @require_POST
 def developer_rotate_secret(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    application = _own_app(request, pk)
     days = request.POST.get("overlap_days", "0")
     try:
         overlap = timedelta(days=int(days)) if days.isdigit() else timedelta(-1)
@@ -183,7 +188,7 @@ def developer_rotate_secret(request: AuthenticatedHttpRequest, pk: int) -> HttpR
 @require_http_methods(["GET", "POST"])
 def developer_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """Delete an app, after the developer types its name: its connections end at once."""
-    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    application = _own_app(request, pk)
     error = ""
     if request.method == "POST":
         if request.POST.get("name", "").strip() == application.name:
@@ -199,7 +204,7 @@ def developer_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
 @login_required
 @require_POST
 def developer_previous_secret_end(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    application = _own_app(request, pk)
     application_previous_secret_end(application=application, developer=request.user)
     messages.success(request, "The previous client secret has stopped working.")
     return see_other("developer-edit", application.pk)
@@ -210,7 +215,7 @@ def developer_previous_secret_end(request: AuthenticatedHttpRequest, pk: int) ->
 @require_POST
 def developer_signing_secret(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """A new signing secret for the app's callbacks, shown this once."""
-    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    application = _own_app(request, pk)
     secret = signing_secret_rotate(application=application, developer=request.user)
     return render(request, "connections/developer_signing_secret.html", {"application": application, "secret": secret})
 
@@ -220,7 +225,7 @@ def developer_signing_secret(request: AuthenticatedHttpRequest, pk: int) -> Http
 @require_GET
 def developer_deliveries(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The app's recent callbacks: event, target, answer, attempts, next try; each can be sent again."""
-    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    application = _own_app(request, pk)
     return render(
         request,
         "connections/developer_deliveries.html",
@@ -233,7 +238,7 @@ def developer_deliveries(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
 @require_GET
 def developer_calls(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     """The app's recent API calls (time, method, path, status, request id), or those of one request id."""
-    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    application = _own_app(request, pk)
     request_id = request.GET.get("request_id", "").strip()[:128]
     return render(
         request,
@@ -250,7 +255,7 @@ def developer_calls(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def developer_delivery_resend(request: AuthenticatedHttpRequest, pk: int, delivery_id: uuid.UUID) -> HttpResponse:
-    application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+    application = _own_app(request, pk)
     try:
         delivery = delivery_resend(application=application, developer=request.user, delivery_id=str(delivery_id))
     except DomainError as exc:
