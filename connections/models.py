@@ -385,6 +385,11 @@ class HashedCodeField(models.CharField):
         return self.PREFIX + hashlib.sha256(code.encode("utf-8")).hexdigest()
 
 
+def _its_connection() -> "models.ForeignKey[Connection | None, Connection | None]":
+    """The connection a code or token was issued for. A token without one is refused by the API."""
+    return models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+
+
 class Grant(AbstractGrant):
     """An authorization code. Kept (not deleted) after its one use so that a replay can be detected."""
 
@@ -393,7 +398,7 @@ class Grant(AbstractGrant):
         max_length=64, blank=True, help_text="Bound to this DPoP key's thumbprint: redeemed only with a proof of it."
     )
     code = HashedCodeField(max_length=255, unique=True)
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    connection = _its_connection()
     redeemed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta(AbstractGrant.Meta):
@@ -403,7 +408,7 @@ class Grant(AbstractGrant):
 class AccessToken(AbstractAccessToken):
     user = _customer(nullable=True)
     dpop_jkt = models.CharField(max_length=64, blank=True, help_text="DPoP-bound: the thumbprint of its key.")
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    connection = _its_connection()
 
     class Meta(AbstractAccessToken.Meta):
         swappable = "OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL"
@@ -412,7 +417,7 @@ class AccessToken(AbstractAccessToken):
 class RefreshToken(AbstractRefreshToken):
     user = _customer(nullable=False)
     dpop_jkt = models.CharField(max_length=64, blank=True, help_text="A refresh must prove this DPoP key.")
-    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    connection = _its_connection()
 
     class Meta(AbstractRefreshToken.Meta):
         swappable = "OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL"
