@@ -42,6 +42,7 @@ def by_developer(developer: User) -> Actor:
 
 
 def by_staff(staff: User, *, customer: User | None = None) -> Actor:
+    """A member of the bank's staff; `customer` when they acted on a customer's data."""
     return Actor(ActorType.STAFF, staff, customer)
 
 
