@@ -240,12 +240,7 @@ def application_update(
 ) -> Application:
     application = Application.objects.select_for_update().get(pk=application.pk, user=developer)
     name, client_type, upload = details.name, details.client_type, details.logo_upload
-    wanted = {
-        "name": name,
-        "website": details.website,
-        "redirect_uris": details.redirect_uris,
-        "client_type": client_type,
-    }
+    wanted = {field: getattr(details, field) for field in DEVELOPER_FIELDS}
     logo = logo_store(upload=upload) if upload else (None if logo_clear else application.logo)
     changed = sorted(
         [field for field, value in wanted.items() if getattr(application, field) != value]
