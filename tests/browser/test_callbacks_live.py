@@ -51,12 +51,18 @@ WORKER_SETTINGS = {
 
 
 @contextlib.contextmanager
-def background(command: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """A worker or the scheduler; its log is printed when it stops (pytest shows it for a failure)."""
+def background(command: list[str], env: dict[str, str], *, ready: str) -> Iterator[subprocess.Popen[bytes]]:
+    """A worker or the scheduler, once its log says `ready` (so that the callbacks' latencies do not
+    include the time a process takes to start); its log is printed when it stops (pytest shows it
+    for a failure)."""
     log = Path(tempfile.mkstemp(prefix="worker-", suffix=".log")[1])
     with log.open("wb") as sink:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=subprocess.STDOUT)
     try:
+        deadline = time.monotonic() + 60
+        while ready not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert ready in log.read_text(), f"{command[1:3]} did not start"
         yield process
     finally:
         if process.poll() is None:
@@ -72,6 +78,10 @@ def background(command: list[str], env: dict[str, str]) -> Iterator[subprocess.P
 
 def worker_env() -> dict[str, str]:
     return production_env(DATABASE_URL=database_url_of_this_run(), REDIS_URL=REDIS_URL, **WORKER_SETTINGS)
+
+
+WORKER_READY = "Starting worker"  # django-tasks-db's db_worker, as it logs
+SCHEDULER_READY = "Scheduler started"
 
 
 def worker() -> list[str]:
@@ -111,8 +121,8 @@ def test_every_committed_change_is_called_back_signed_and_in_time(connected, ali
     with (
         receiving() as receiver,
         production_servers(1, tls=certificate, **WORKER_SETTINGS) as (bank,),
-        background(worker(), worker_env()),
-        background(scheduler(), worker_env()),
+        background(worker(), worker_env(), ready=WORKER_READY),
+        background(scheduler(), worker_env(), ready=SCHEDULER_READY),
     ):
         subscribe(connection, receiver.url + "/bank")
         before = max(Payment.objects.values_list("pk", flat=True))  # the opening deposits, unannounced
@@ -171,11 +181,11 @@ def test_a_worker_killed_mid_delivery_is_replaced_and_the_callback_sent_again(co
     with (
         receiving() as receiver,
         production_servers(1, **WORKER_SETTINGS) as (bank,),
-        background(scheduler(), worker_env()),
+        background(scheduler(), worker_env(), ready=SCHEDULER_READY),
     ):
         NotificationFilter.objects.create(connection=connection, category="PAYMENT", notification_target=receiver.url)
         receiver.behaviour = Behaviour(delay=60)  # the first call hangs: the worker is stuck in it
-        with background(worker(), worker_env()) as first:
+        with background(worker(), worker_env(), ready=WORKER_READY) as first:
             transfer = transfer_body("5.00", savings)
             headers = {"Authorization": f"Bearer {token}", "X-Forwarded-Proto": "https"}
             response = httpx.post(
@@ -187,7 +197,7 @@ def test_a_worker_killed_mid_delivery_is_replaced_and_the_callback_sent_again(co
             os.kill(first.pid, signal.SIGKILL)  # the worker dies mid-delivery
             first.wait(timeout=10)
         receiver.behaviour = Behaviour(status=204)
-        with background(worker(), worker_env()):
+        with background(worker(), worker_env(), ready=WORKER_READY):
             arrived = receiver.wait_for(3, timeout=30)  # the other leg, and the one sent again
 
     ids = [call.headers["webhook-id"] for call in arrived]

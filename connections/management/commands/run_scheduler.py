@@ -56,6 +56,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
+        logger.info("Scheduler started: relaying and checking every %s s", options["interval"])
         while True:
             close_old_connections()
             relayed = outbox_relay()
