@@ -23,7 +23,8 @@ type AuditData = dict[str, AuditValue]
 class Actor:
     """Who acted, typed once: the kind of actor, the person (none when the bank itself or an app
     acted), the customer whose data it is, and the app's connection when an app was involved.
-    Build one with the functions below rather than by hand."""
+    The functions below name the usual actors; build one by hand only for a rule of your own (a
+    revocation typed by who revoked, a login typed by staff or customer)."""
 
     type: ActorType
     user: User | None = None

@@ -196,13 +196,6 @@ class AppDetails:
     metadata: ClientMetadata | None = None
 
 
-def _developer_audit(
-    application: Application, developer: User, action: AuditAction, data: AuditData | None = None
-) -> None:
-    """What a developer did to their own app, in the audit log."""
-    audit_record(action, by_developer(developer), application=application, data=data)
-
-
 @transaction.atomic
 def application_register(*, developer: User, details: AppDetails) -> tuple[Application, str]:
     """A customer registers an app. It may ask only for the read-only scopes until staff allow more.
@@ -225,11 +218,11 @@ def application_register(*, developer: User, details: AppDetails) -> tuple[Appli
     )
     checked.apply(application)
     _saved(application)
-    _developer_audit(
-        application,
-        developer,
+    audit_record(
         AuditAction.APPLICATION_REGISTERED,
-        {"client_type": application.client_type, **checked.describe()},
+        by_developer(developer),
+        application=application,
+        data={"client_type": application.client_type, **checked.describe()},
     )
     return application, secret
 
@@ -277,7 +270,9 @@ def application_update(
         application.allowed_scopes = default_allowed_scopes()
         application.review_requested_at = timezone.now()
     _saved(application)
-    _developer_audit(application, developer, AuditAction.APPLICATION_UPDATED, {"changed": changed})
+    audit_record(
+        AuditAction.APPLICATION_UPDATED, by_developer(developer), application=application, data={"changed": changed}
+    )
     if reviewed_changes and before != {"verified": False, "allowed_scopes": application.allowed_scope_list()}:
         audit_record(
             AuditAction.APPLICATION_SENT_TO_REVIEW,
@@ -311,11 +306,11 @@ def application_rotate_secret(*, application: Application, developer: User, over
     secret = generate_client_secret()
     application.client_secret = secret
     application.save(update_fields=["client_secret", "previous_client_secret", "previous_secret_expires_at", "updated"])
-    _developer_audit(
-        application,
-        developer,
+    audit_record(
         AuditAction.APPLICATION_SECRET_ROTATED,
-        {"previous_works_for_hours": int(overlap.total_seconds() // 3600)},
+        by_developer(developer),
+        application=application,
+        data={"previous_works_for_hours": int(overlap.total_seconds() // 3600)},
     )
     return secret
 
@@ -326,7 +321,12 @@ def application_previous_secret_end(*, application: Application, developer: User
     application = Application.objects.select_for_update().get(pk=application.pk, user=developer)
     application.previous_client_secret, application.previous_secret_expires_at = "", None
     application.save(update_fields=["previous_client_secret", "previous_secret_expires_at", "updated"])
-    _developer_audit(application, developer, AuditAction.APPLICATION_SECRET_ROTATED, {"previous_ended": True})
+    audit_record(
+        AuditAction.APPLICATION_SECRET_ROTATED,
+        by_developer(developer),
+        application=application,
+        data={"previous_ended": True},
+    )
 
 
 @transaction.atomic
@@ -347,5 +347,10 @@ def application_delete(*, application: Application, developer: User) -> int:
     for connection in Connection.objects.filter(application=application, revoked_at__isnull=True):
         connection_revoke(connection=connection, by=RevokedBy.APP_DELETED, actor=developer)
         ended += 1
-    _developer_audit(application, developer, AuditAction.APPLICATION_DELETED, {"connections_ended": ended})
+    audit_record(
+        AuditAction.APPLICATION_DELETED,
+        by_developer(developer),
+        application=application,
+        data={"connections_ended": ended},
+    )
     return ended
