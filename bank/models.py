@@ -36,9 +36,9 @@ class AccountType(models.TextChoices):
 
 
 class AccountStatus(models.TextChoices):
-    ACTIVE = "ACTIVE", "Active"
-    BLOCKED = "BLOCKED", "Blocked"
-    CANCELLED = "CANCELLED", "Cancelled"
+    ACTIVE = "ACTIVE"
+    BLOCKED = "BLOCKED"
+    CANCELLED = "CANCELLED"
 
 
 class Customer(User):
@@ -95,10 +95,12 @@ class MonetaryAccount(models.Model):
 
 
 class CoOwnerStatus(models.TextChoices):
+    """An invitation to co-own a joint account: pending until the invited customer answers it."""
+
     PENDING = "PENDING", "Invited"
-    ACCEPTED = "ACCEPTED", "Accepted"
-    REJECTED = "REJECTED", "Rejected"
-    REVOKED = "REVOKED", "Revoked"
+    ACCEPTED = "ACCEPTED"
+    REJECTED = "REJECTED"
+    REVOKED = "REVOKED"
 
 
 class CoOwner(models.Model):
@@ -120,7 +122,7 @@ class CoOwner(models.Model):
 
 class CounterpartyType(models.TextChoices):
     IBAN = "IBAN", "IBAN"
-    EMAIL = "EMAIL", "Email"
+    EMAIL = "EMAIL"
 
 
 class Counterparty(models.Model):
@@ -188,11 +190,14 @@ class Payment(Counterparty):
 
 
 class DraftStatus(models.TextChoices):
+    """Pending until the customer approves (and it is paid) or rejects it; the app or staff may cancel
+    it first, and after 7 days unanswered it expires."""
+
     PENDING = "PENDING", "Waiting for approval"
     ACCEPTED = "ACCEPTED", "Approved and paid"
-    REJECTED = "REJECTED", "Rejected"
-    CANCELLED = "CANCELLED", "Cancelled"
-    EXPIRED = "EXPIRED", "Expired"
+    REJECTED = "REJECTED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
 
 
 class DraftPayment(models.Model):
@@ -246,11 +251,11 @@ class CardType(models.TextChoices):
 
 
 class CardStatus(models.TextChoices):
-    ORDERED = "ORDERED", "Ordered"
-    ACTIVE = "ACTIVE", "Active"
-    FROZEN = "FROZEN", "Frozen"
-    CANCELLED = "CANCELLED", "Cancelled"
-    EXPIRED = "EXPIRED", "Expired"
+    ORDERED = "ORDERED"
+    ACTIVE = "ACTIVE"
+    FROZEN = "FROZEN"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
 
 
 class Card(models.Model):
@@ -285,10 +290,12 @@ class Card(models.Model):
 
 
 class RequestStatus(models.TextChoices):
+    """Pending until the payer pays or rejects it, or its sender withdraws it (revoked)."""
+
     PENDING = "PENDING", "Waiting for an answer"
     ACCEPTED = "ACCEPTED", "Paid"
-    REJECTED = "REJECTED", "Rejected"
-    REVOKED = "REVOKED", "Revoked"
+    REJECTED = "REJECTED"
+    REVOKED = "REVOKED"
 
 
 class RequestInquiry(Counterparty):

@@ -199,8 +199,8 @@ class AwaitingReview(Application):
 
 class ScopeRequestStatus(models.TextChoices):
     PENDING = "PENDING", "Waiting for staff"
-    APPROVED = "APPROVED", "Approved"
-    REJECTED = "REJECTED", "Rejected"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
 
 
 class ScopeRequest(models.Model):
@@ -455,7 +455,7 @@ class NotificationFilter(models.Model):
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "PENDING", "Pending"  # not sent yet, or waiting for its next try
-    DELIVERED = "DELIVERED", "Delivered"
+    DELIVERED = "DELIVERED"
     FAILED = "FAILED", "Failed"  # given up after more than a day of tries
     CANCELLED = "CANCELLED", "Cancelled"  # not sent: the connection ended first
 

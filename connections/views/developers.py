@@ -3,7 +3,9 @@
 
 import functools
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Concatenate
 
 from django.conf import settings
 from django.contrib import messages
@@ -39,10 +41,24 @@ from connections.services.callbacks import delivery_resend, signing_secret_rotat
 from connections.services.vetting import scope_request_create
 from connections.tasks import callback_deliver
 
+type AppPage[**P] = Callable[Concatenate[AuthenticatedHttpRequest, Application, P], HttpResponse]
+type UrlView[**P] = Callable[Concatenate[AuthenticatedHttpRequest, int, P], HttpResponse]
 
-def _own_app(request: AuthenticatedHttpRequest, pk: int) -> Application:
-    """The developer's own app, or 404: another developer's app is as absent as one that does not exist."""
-    return get_object_or_404(applications_of(developer=request.user), pk=pk)
+
+def own_app_page[**P](*methods: str) -> Callable[[AppPage[P]], UrlView[P]]:
+    """A page about one of the developer's own apps: logged in, never cached, only these methods, and
+    the app of the URL's `pk` looked up among the developer's own. Another developer's app is a 404,
+    as absent as one that does not exist. The view gets the app in place of the `pk`."""
+
+    def decorate(view: AppPage[P]) -> UrlView[P]:
+        @functools.wraps(view)
+        def page(request: AuthenticatedHttpRequest, pk: int, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+            application = get_object_or_404(applications_of(developer=request.user), pk=pk)
+            return view(request, application, *args, **kwargs)
+
+        return login_required(never_cache(require_http_methods(list(methods))(page)))
+
+    return decorate
 
 
 def _secret_page(
@@ -107,11 +123,8 @@ def developer_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "connections/developer_form.html", {"form": form, "application": None})
 
 
-@login_required
-@never_cache
-@require_http_methods(["GET", "POST"])
-def developer_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    application = _own_app(request, pk)
+@own_app_page("GET", "POST")
+def developer_edit(request: AuthenticatedHttpRequest, application: Application) -> HttpResponse:
     initial: dict[str, object] = {name: getattr(application, name) for name in DEVELOPER_FIELDS}
     initial.update(ClientMetadata.of(application).__dict__)
     initial["redirect_uris"] = "\n".join(application.redirect_uris.split())
@@ -144,11 +157,9 @@ def developer_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-def developer_scope_request(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+@own_app_page("POST")
+def developer_scope_request(request: AuthenticatedHttpRequest, application: Application) -> HttpResponse:
     """Ask staff for more permissions, with a reason; the outcome shows on the app's page."""
-    application = _own_app(request, pk)
     form = ScopeRequestForm(request.POST, application=application)
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
@@ -167,11 +178,8 @@ def developer_scope_request(request: AuthenticatedHttpRequest, pk: int) -> HttpR
     return see_other("developer-edit", application.pk)
 
 
-@login_required
-@never_cache
-@require_POST
-def developer_rotate_secret(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    application = _own_app(request, pk)
+@own_app_page("POST")
+def developer_rotate_secret(request: AuthenticatedHttpRequest, application: Application) -> HttpResponse:
     days = request.POST.get("overlap_days", "0")
     try:
         overlap = timedelta(days=int(days)) if days.isdigit() else timedelta(-1)
@@ -183,12 +191,9 @@ def developer_rotate_secret(request: AuthenticatedHttpRequest, pk: int) -> HttpR
     return _secret_page(request, application, secret, new=False)
 
 
-@login_required
-@never_cache
-@require_http_methods(["GET", "POST"])
-def developer_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+@own_app_page("GET", "POST")
+def developer_delete(request: AuthenticatedHttpRequest, application: Application) -> HttpResponse:
     """Delete an app, after the developer types its name: its connections end at once."""
-    application = _own_app(request, pk)
     error = ""
     if request.method == "POST":
         if request.POST.get("name", "").strip() == application.name:
@@ -201,31 +206,23 @@ def developer_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse
     return render(request, "connections/developer_delete.html", context, status=400 if error else 200)
 
 
-@login_required
-@require_POST
-def developer_previous_secret_end(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    application = _own_app(request, pk)
+@own_app_page("POST")
+def developer_previous_secret_end(request: AuthenticatedHttpRequest, application: Application) -> HttpResponse:
     application_previous_secret_end(application=application, developer=request.user)
     messages.success(request, "The previous client secret has stopped working.")
     return see_other("developer-edit", application.pk)
 
 
-@login_required
-@never_cache
-@require_POST
-def developer_signing_secret(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+@own_app_page("POST")
+def developer_signing_secret(request: AuthenticatedHttpRequest, application: Application) -> HttpResponse:
     """A new signing secret for the app's callbacks, shown this once."""
-    application = _own_app(request, pk)
     secret = signing_secret_rotate(application=application, developer=request.user)
     return render(request, "connections/developer_signing_secret.html", {"application": application, "secret": secret})
 
 
-@login_required
-@never_cache
-@require_GET
-def developer_deliveries(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+@own_app_page("GET")
+def developer_deliveries(request: AuthenticatedHttpRequest, application: Application) -> HttpResponse:
     """The app's recent callbacks: event, target, answer, attempts, next try; each can be sent again."""
-    application = _own_app(request, pk)
     return render(
         request,
         "connections/developer_deliveries.html",
@@ -233,12 +230,9 @@ def developer_deliveries(request: AuthenticatedHttpRequest, pk: int) -> HttpResp
     )
 
 
-@login_required
-@never_cache
-@require_GET
-def developer_calls(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+@own_app_page("GET")
+def developer_calls(request: AuthenticatedHttpRequest, application: Application) -> HttpResponse:
     """The app's recent API calls (time, method, path, status, request id), or those of one request id."""
-    application = _own_app(request, pk)
     request_id = request.GET.get("request_id", "").strip()[:128]
     return render(
         request,
@@ -252,10 +246,10 @@ def developer_calls(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
-def developer_delivery_resend(request: AuthenticatedHttpRequest, pk: int, delivery_id: uuid.UUID) -> HttpResponse:
-    application = _own_app(request, pk)
+@own_app_page("POST")
+def developer_delivery_resend(
+    request: AuthenticatedHttpRequest, application: Application, delivery_id: uuid.UUID
+) -> HttpResponse:
     try:
         delivery = delivery_resend(application=application, developer=request.user, delivery_id=str(delivery_id))
     except DomainError as exc:
