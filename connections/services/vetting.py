@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from bank.core.audit import AuditData, audit_record, by_developer, by_staff
+from bank.core.audit import AuditData, AuditValue, audit_record, by_developer, by_staff
 from bank.core.errors import ErrorCode, InvalidState, PermissionDenied, ValidationFailed
 from bank.vocabulary import REASON_MAX, AuditAction
 from connections import scopes as scope_table
@@ -150,24 +150,35 @@ def _lock_pending(request: ScopeRequest) -> ScopeRequest:
     return request
 
 
+def _staff_audit(action: AuditAction, request: ScopeRequest, staff: User, reason: str, **data: AuditValue) -> None:
+    audit_record(
+        action,
+        by_staff(staff),
+        application=request.application,
+        target=request,
+        data={"scopes": request.scope_list, "reason": reason, **data},
+    )
+
+
+def _decide(request: ScopeRequest, status: ScopeRequestStatus, *, staff: User, reason: str) -> None:
+    request.status = status
+    request.decided_by = staff
+    request.decided_at = timezone.now()
+    request.decision_reason = reason
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+
+
 @transaction.atomic
 def scope_request_approve(*, request: ScopeRequest, staff: User, reason: str) -> ScopeRequest:
     """A member of staff approves. Scopes that move no money are allowed at once; money-moving ones
     need a second, different member of staff after the first approval."""
     reason = _checked_reason(reason)
     request = _lock_pending(request)
-    now = timezone.now()
     if request.moves_money and request.endorsed_by_id is None:
         request.endorsed_by = staff
-        request.endorsed_at = now
+        request.endorsed_at = timezone.now()
         request.save(update_fields=["endorsed_by", "endorsed_at"])
-        audit_record(
-            AuditAction.SCOPE_REQUEST_ENDORSED,
-            by_staff(staff),
-            application=request.application,
-            target=request,
-            data={"scopes": request.scope_list, "reason": reason},
-        )
+        _staff_audit(AuditAction.SCOPE_REQUEST_ENDORSED, request, staff, reason)
         return request
     if request.moves_money and request.endorsed_by_id == staff.pk:
         raise PermissionDenied(
@@ -185,18 +196,8 @@ def scope_request_approve(*, request: ScopeRequest, staff: User, reason: str) ->
         reason=reason,
         data={"scope_request": request.pk, "endorsed_by": request.endorsed_by_id, "approved_by": staff.pk},
     )
-    request.status = ScopeRequestStatus.APPROVED
-    request.decided_by = staff
-    request.decided_at = now
-    request.decision_reason = reason
-    request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-    audit_record(
-        AuditAction.SCOPE_REQUEST_APPROVED,
-        by_staff(staff),
-        application=application,
-        target=request,
-        data={"scopes": request.scope_list, "reason": reason, "endorsed_by": request.endorsed_by_id},
-    )
+    _decide(request, ScopeRequestStatus.APPROVED, staff=staff, reason=reason)
+    _staff_audit(AuditAction.SCOPE_REQUEST_APPROVED, request, staff, reason, endorsed_by=request.endorsed_by_id)
     return request
 
 
@@ -204,18 +205,8 @@ def scope_request_approve(*, request: ScopeRequest, staff: User, reason: str) ->
 def scope_request_reject(*, request: ScopeRequest, staff: User, reason: str) -> ScopeRequest:
     reason = _checked_reason(reason)
     request = _lock_pending(request)
-    request.status = ScopeRequestStatus.REJECTED
-    request.decided_by = staff
-    request.decided_at = timezone.now()
-    request.decision_reason = reason
-    request.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
-    audit_record(
-        AuditAction.SCOPE_REQUEST_REJECTED,
-        by_staff(staff),
-        application=request.application,
-        target=request,
-        data={"scopes": request.scope_list, "reason": reason},
-    )
+    _decide(request, ScopeRequestStatus.REJECTED, staff=staff, reason=reason)
+    _staff_audit(AuditAction.SCOPE_REQUEST_REJECTED, request, staff, reason)
     return request
 
 

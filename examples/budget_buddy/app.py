@@ -24,7 +24,7 @@ import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.flask_client import OAuth
 from flask import Flask, abort, redirect, request, session, url_for
-from page import ConnectionEnded, api_answer, render_page
+from page import ConnectionEnded, api_answer, check_csrf, render_page
 
 BANK_URL = os.environ.get("BANK_URL", "http://127.0.0.1:8000").rstrip("/")
 CLIENT_ID = os.environ.get("BUDGET_BUDDY_CLIENT_ID", "demo-budget-app")
@@ -158,8 +158,7 @@ def callback() -> Any:
 
 @app.post("/disconnect")
 def disconnect() -> Any:
-    if not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "")):
-        abort(403)
+    check_csrf()
     token = fetch_token()
     if token is not None:
         # RFC 7009: revoking the refresh token ends the whole connection at the bank.

@@ -21,7 +21,7 @@ import threading
 from typing import Any
 
 from flask import Blueprint, Flask, abort, redirect, request, session, url_for
-from page import ConnectionEnded, api_answer, render_page
+from page import ConnectionEnded, api_answer, check_csrf, render_page
 from requests import Session
 from requests_oauth2client import AuthorizationRequest, DPoPKey, DPoPToken, OAuth2Client, OAuth2Error, PrivateKeyJwt
 from requests_oauth2client.authorization_request import AuthorizationResponseError, MismatchingState
@@ -163,8 +163,7 @@ def callback() -> Any:
 
 @fapi.post("/disconnect")
 def disconnect() -> Any:
-    if not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "")):
-        abort(403)
+    check_csrf()
     with _lock:
         token = _tokens.pop(_key(), None)
     if token is not None and token.refresh_token:

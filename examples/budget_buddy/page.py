@@ -4,7 +4,7 @@ import secrets
 from decimal import Decimal
 from typing import Any
 
-from flask import render_template_string, session, url_for
+from flask import abort, render_template_string, request, session, url_for
 
 
 class ConnectionEnded(Exception):
@@ -81,6 +81,12 @@ def csrf_token() -> str:
     if "csrf" not in session:
         session["csrf"] = secrets.token_urlsafe(24)
     return str(session["csrf"])
+
+
+def check_csrf() -> None:
+    """A form post carries the session's token (csrf_token), or it is refused with 403."""
+    if not secrets.compare_digest(request.form.get("csrf", ""), session.get("csrf", "")):
+        abort(403)
 
 
 def render_page(
