@@ -1,12 +1,13 @@
 """The connections app's URLs, as named lists (the toolkit's own style): `oauth_urlpatterns`, the
 authorization server's endpoints at the toolkit's paths under /o/, in the toolkit's namespace; and
-`page_urlpatterns`, the customer's connection pages and the developers' pages.
+`page_urlpatterns`, the customer's connection pages and the developers' pages (with
+`own_app_urlpatterns`, the pages about one app).
 
 Only these OAuth endpoints are mounted: no self-service client registration, no device flow, no
 dynamic registration.
 """
 
-from django.urls import path
+from django.urls import include, path
 
 from .views import connections, developers, oauth
 
@@ -22,6 +23,21 @@ oauth_urlpatterns = [
 
 CONNECTIONS = "profile/settings/security/app-connections/"
 
+# The pages about one of the developer's own apps, under developers/<pk>/ (developers.own_app_page).
+own_app_urlpatterns = [
+    path("", developers.developer_edit, name="developer-edit"),
+    path("delete/", developers.developer_delete, name="developer-delete"),
+    path("rotate-secret/", developers.developer_rotate_secret, name="developer-rotate-secret"),
+    path("previous-secret/end/", developers.developer_previous_secret_end, name="developer-previous-secret-end"),
+    path("signing-secret/", developers.developer_signing_secret, name="developer-signing-secret"),
+    path("deliveries/", developers.developer_deliveries, name="developer-deliveries"),
+    path(
+        "deliveries/<uuid:delivery_id>/resend/", developers.developer_delivery_resend, name="developer-delivery-resend"
+    ),
+    path("calls/", developers.developer_calls, name="developer-calls"),
+    path("scope-requests/", developers.developer_scope_request, name="developer-scope-request"),
+]
+
 page_urlpatterns = [
     path(CONNECTIONS, connections.connections_list, name="connections"),
     path(f"{CONNECTIONS}history/", connections.connections_history, name="connections-history"),
@@ -34,22 +50,6 @@ page_urlpatterns = [
     path("developers/problems/", developers.problem_types, name="problem-types"),
     path("developers/problems/<slug:code>/", developers.problem_type, name="problem-type"),
     path("developers/guides/<slug:slug>/", developers.developer_guide, name="developer-guide"),
-    path("developers/<int:pk>/", developers.developer_edit, name="developer-edit"),
-    path("developers/<int:pk>/delete/", developers.developer_delete, name="developer-delete"),
-    path("developers/<int:pk>/rotate-secret/", developers.developer_rotate_secret, name="developer-rotate-secret"),
-    path(
-        "developers/<int:pk>/previous-secret/end/",
-        developers.developer_previous_secret_end,
-        name="developer-previous-secret-end",
-    ),
-    path("developers/<int:pk>/signing-secret/", developers.developer_signing_secret, name="developer-signing-secret"),
-    path("developers/<int:pk>/deliveries/", developers.developer_deliveries, name="developer-deliveries"),
-    path("developers/<int:pk>/calls/", developers.developer_calls, name="developer-calls"),
-    path("developers/<int:pk>/scope-requests/", developers.developer_scope_request, name="developer-scope-request"),
-    path(
-        "developers/<int:pk>/deliveries/<uuid:delivery_id>/resend/",
-        developers.developer_delivery_resend,
-        name="developer-delivery-resend",
-    ),
+    path("developers/<int:pk>/", include(own_app_urlpatterns)),
     path("apps/logos/<str:sha256>.png", developers.application_logo, name="application-logo"),
 ]
