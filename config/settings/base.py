@@ -114,6 +114,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "bank.context_processors.waiting_items",
             ],
+            # The bank's own `breadcrumb` tag and `money` filter need no {% load %} in any template.
+            "builtins": ["bank.templatetags.bank_tags"],
         },
     },
 ]
