@@ -4,6 +4,8 @@ with retries, the SSRF guard, what a revoked connection still hears, and the dev
 import ipaddress
 import json
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -33,6 +35,20 @@ def relay() -> None:
     """What the scheduler does several times a second: hand committed events to the workers (here the
     tasks run at once, in this process)."""
     outbox_relay()
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """`with committed():` is a request that commits: its on-commit hooks run, then the scheduler's
+    relay hands the committed events to the workers (run at once, in this process)."""
+
+    @contextmanager
+    def block() -> Iterator[None]:
+        with django_capture_on_commit_callbacks(execute=True):
+            yield
+            relay()
+
+    return block
 
 
 SECRET = "whsec_" + "dGVzdC1zaWduaW5nLXNlY3JldC0wMTIzNDU2Nzg5MDEyMw=="
@@ -167,13 +183,12 @@ def test_only_public_addresses_are_called_in_production(address, allowed):
 # --- delivery ------------------------------------------------------------------------------------
 
 
-def test_a_committed_payment_is_called_back_signed_with_the_api_object(shop, alice, django_capture_on_commit_callbacks):
+def test_a_committed_payment_is_called_back_signed_with_the_api_object(shop, alice, committed):
     app, main, savings = shop
     with receiving() as receiver:
         subscribe(app, receiver.url + "/hook")
-        with django_capture_on_commit_callbacks(execute=True):
+        with committed():
             payment = pay(alice, main, savings, "2.50")
-            relay()
 
         arrived = receiver.wait_for(2)  # both legs: the debit on main, the credit on savings
 
@@ -202,9 +217,7 @@ def test_a_rolled_back_payment_has_no_event_and_no_callback(shop, alice, django_
     assert Event.objects.count() == events
 
 
-def test_an_unshared_account_or_another_category_hears_nothing(
-    shop, alice, connect, django_capture_on_commit_callbacks
-):
+def test_an_unshared_account_or_another_category_hears_nothing(shop, alice, connect, committed):
     app, main, savings = shop
     only_savings = connect(alice, accounts=[savings], app="other")
     signing_secret_set(application=only_savings.connection.application, secret=SECRET)
@@ -212,21 +225,19 @@ def test_an_unshared_account_or_another_category_hears_nothing(
     with receiving() as receiver:
         subscribe(only_savings, receiver.url + "/savings")
         subscribe(app, receiver.url + "/cards", category="CARD")
-        with django_capture_on_commit_callbacks(execute=True):
+        with committed():
             pay(alice, elsewhere, main)
-            relay()
 
         assert receiver.wait_for(1, timeout=1) == []
 
 
-def test_a_failed_callback_is_retried_with_the_same_webhook_id(shop, alice, django_capture_on_commit_callbacks):
+def test_a_failed_callback_is_retried_with_the_same_webhook_id(shop, alice, committed):
     app, main, savings = shop
     with receiving() as receiver:
         subscribe(app, receiver.url + "/hook", category="PAYMENT")
         receiver.behaviour = Behaviour(status=500)
-        with django_capture_on_commit_callbacks(execute=True):
+        with committed():
             pay(alice, main, savings)
-            relay()
         first = receiver.wait_for(2)
         pending = list(Delivery.objects.order_by("id"))
         assert {d.status for d in pending} == {DeliveryStatus.PENDING} and {d.attempts for d in pending} == {1}
@@ -242,15 +253,14 @@ def test_a_failed_callback_is_retried_with_the_same_webhook_id(shop, alice, djan
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.DELIVERED}
 
 
-def test_a_receiver_that_is_down_gets_it_when_it_is_back(shop, alice, django_capture_on_commit_callbacks):
+def test_a_receiver_that_is_down_gets_it_when_it_is_back(shop, alice, committed):
     app, main, savings = shop
     with receiving() as receiver:
         port = int(receiver.url.rsplit(":", 1)[1])
         target = receiver.url + "/hook"
     subscribe(app, target)  # the receiver is gone now: nothing listens on its port
-    with django_capture_on_commit_callbacks(execute=True):
+    with committed():
         pay(alice, main, savings)
-        relay()
     assert set(Delivery.objects.values_list("last_error", flat=True)) == {"Could not connect: ConnectError."}
 
     with receiving(port) as back:
@@ -260,36 +270,32 @@ def test_a_receiver_that_is_down_gets_it_when_it_is_back(shop, alice, django_cap
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.DELIVERED}
 
 
-def test_a_redirect_is_not_followed(shop, alice, django_capture_on_commit_callbacks):
+def test_a_redirect_is_not_followed(shop, alice, committed):
     app, main, savings = shop
     with receiving() as elsewhere, receiving() as receiver:
         receiver.behaviour = Behaviour(location=elsewhere.url + "/stolen")
         subscribe(app, receiver.url + "/hook")
-        with django_capture_on_commit_callbacks(execute=True):
+        with committed():
             pay(alice, main, savings)
-            relay()
         assert len(receiver.wait_for(2)) == 2
         assert elsewhere.wait_for(1, timeout=1) == []
     assert set(Delivery.objects.values_list("last_status_code", flat=True)) == {302}
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.PENDING}
 
 
-def test_a_slow_receiver_times_out_and_is_retried(shop, alice, settings, django_capture_on_commit_callbacks):
+def test_a_slow_receiver_times_out_and_is_retried(shop, alice, settings, committed):
     settings.CALLBACK_TIMEOUT = 0.3
     app, main, savings = shop
     with receiving() as receiver:
         receiver.behaviour = Behaviour(delay=1.0)
         subscribe(app, receiver.url + "/hook")
-        with django_capture_on_commit_callbacks(execute=True):
+        with committed():
             pay(alice, main, savings)
-            relay()
     assert set(Delivery.objects.values_list("last_error", flat=True)) == {"No answer within 0.3 s."}
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.PENDING}
 
 
-def test_a_host_that_resolves_to_a_private_address_is_never_called(
-    shop, alice, settings, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_a_host_that_resolves_to_a_private_address_is_never_called(shop, alice, settings, monkeypatch, committed):
     app, main, savings = shop
     subscribe(app, "https://hooks.example/bank")
     settings.CALLBACKS_ALLOW_LOOPBACK = False
@@ -300,23 +306,21 @@ def test_a_host_that_resolves_to_a_private_address_is_never_called(
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("10.0.0.8", port))]
 
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    with django_capture_on_commit_callbacks(execute=True):
+    with committed():
         pay(alice, main, savings)
-        relay()
 
     assert resolved == ["hooks.example", "hooks.example"]
     errors = set(Delivery.objects.values_list("last_error", flat=True))
     assert errors == {"The target's host resolves to a private, loopback or reserved address."}
 
 
-def test_a_delivery_whose_worker_died_is_sent_again_with_the_same_id(shop, alice, django_capture_on_commit_callbacks):
+def test_a_delivery_whose_worker_died_is_sent_again_with_the_same_id(shop, alice, committed):
     app, main, savings = shop
     with receiving() as receiver:
         subscribe(app, receiver.url + "/hook")
         receiver.behaviour = Behaviour(status=500)
-        with django_capture_on_commit_callbacks(execute=True):
+        with committed():
             pay(alice, main, savings)
-            relay()
         receiver.wait_for(2)
         # A worker leased both for their next attempt and died: nothing recorded, the lease runs on.
         Delivery.objects.update(next_attempt_at=timezone.now(), leased_until=timezone.now() + timedelta(minutes=1))
@@ -330,25 +334,22 @@ def test_a_delivery_whose_worker_died_is_sent_again_with_the_same_id(shop, alice
     assert sorted(c.headers["webhook-id"] for c in arrived[:2]) == sorted(c.headers["webhook-id"] for c in arrived[2:])
 
 
-def test_after_a_day_of_retries_a_delivery_fails(shop, alice, settings, django_capture_on_commit_callbacks):
+def test_after_a_day_of_retries_a_delivery_fails(shop, alice, settings, committed):
     settings.CALLBACK_RETRY_SCHEDULE = [1, 2]
     assert sum([5, 300, 1800, 7200, 18000, 36000, 36000]) > 24 * 3600  # the production schedule
     app, main, savings = shop
     with receiving() as receiver:
         receiver.behaviour = Behaviour(status=503)
         subscribe(app, receiver.url + "/hook")
-        with django_capture_on_commit_callbacks(execute=True):
+        with committed():
             pay(alice, main, savings)
-            relay()
         for _ in range(2):
             Delivery.objects.update(next_attempt_at=timezone.now())
             callbacks_sweep.call()
     assert set(Delivery.objects.values_list("status", "attempts")) == {(DeliveryStatus.FAILED, 3)}
 
 
-def test_a_target_failing_for_three_days_is_disabled_and_its_developer_told(
-    shop, alice, django_capture_on_commit_callbacks
-):
+def test_a_target_failing_for_three_days_is_disabled_and_its_developer_told(shop, alice, committed):
     app, main, savings = shop
     application = app.connection.application
     Application.objects.filter(pk=application.pk).update(user=alice)
@@ -356,9 +357,8 @@ def test_a_target_failing_for_three_days_is_disabled_and_its_developer_told(
         receiver.behaviour = Behaviour(status=500)
         subscribe(app, receiver.url + "/hook")
         NotificationFilter.objects.update(failing_since=timezone.now() - timedelta(days=3, seconds=1))
-        with django_capture_on_commit_callbacks(execute=True):
+        with committed():
             pay(alice, main, savings)
-            relay()
 
     notification_filter = NotificationFilter.objects.get()
     assert notification_filter.disabled_at is not None
@@ -368,17 +368,15 @@ def test_a_target_failing_for_three_days_is_disabled_and_its_developer_told(
     assert AuditEvent.objects.filter(action=AuditAction.NOTIFICATION_FILTER_DISABLED).exists()
 
 
-def test_a_revoked_connection_hears_its_revocation_and_nothing_more(shop, alice, django_capture_on_commit_callbacks):
+def test_a_revoked_connection_hears_its_revocation_and_nothing_more(shop, alice, committed):
     app, main, savings = shop
     with receiving() as receiver:
         subscribe(app, receiver.url + "/connection", category="CONNECTION")
         subscribe(app, receiver.url + "/payments")
-        with django_capture_on_commit_callbacks(execute=True):
+        with committed():
             connection_revoke(connection=app.connection, by="customer", actor=alice)
-            relay()
-        with django_capture_on_commit_callbacks(execute=True):
+        with committed():
             pay(alice, main, savings)
-            relay()
         arrived = receiver.wait_for(2, timeout=1)
 
     assert [json.loads(call.body)["type"] for call in arrived] == ["connection.revoked"]
@@ -411,7 +409,7 @@ def test_the_signing_secret_is_shown_once_and_kept_encrypted(alice):
     assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_SIGNING_SECRET_ROTATED).exists()
 
 
-def test_a_developer_sees_the_deliveries_and_sends_one_again(shop, alice, bob, django_capture_on_commit_callbacks):
+def test_a_developer_sees_the_deliveries_and_sends_one_again(shop, alice, bob, committed):
     app, main, savings = shop
     application = app.connection.application
     Application.objects.filter(pk=application.pk).update(user=alice)
@@ -420,16 +418,14 @@ def test_a_developer_sees_the_deliveries_and_sends_one_again(shop, alice, bob, d
     with receiving() as receiver:
         receiver.behaviour = Behaviour(status=500)
         subscribe(app, receiver.url + "/hook")
-        with django_capture_on_commit_callbacks(execute=True):
+        with committed():
             pay(alice, main, savings)
-            relay()
         page = client.get(f"/developers/{application.pk}/deliveries/").content.decode()
         assert "payment.created" in page and receiver.url in page and "HTTP 500" in page
         delivery = Delivery.objects.first()
         receiver.behaviour = Behaviour(status=204)
-        with django_capture_on_commit_callbacks(execute=True):
+        with committed():
             answer = client.post(f"/developers/{application.pk}/deliveries/{delivery.pk}/resend/")
-            relay()
         assert answer.status_code == 303
         arrived = receiver.wait_for(3)
 

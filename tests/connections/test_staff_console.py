@@ -7,6 +7,7 @@ import io
 import pytest
 from django.test import Client
 
+from bank.core.errors import DomainError
 from bank.models import AuditEvent, Card, CardStatus, Payment
 from bank.services.cards import card_order
 from connections import scopes
@@ -103,12 +104,12 @@ def test_application_credentials_are_read_only_and_the_page_works(staff, alice):
 
 def test_a_review_is_audited_with_before_after_and_reason(alice):
     application = new_app(alice)
-    reviewer = StaffFactory()
+    reviewer, wanted = StaffFactory(), [*scopes.READ_ONLY, "cards:order"]
     application_review(
         application=application,
         staff=reviewer,
         verified=True,
-        allowed_scopes=[*scopes.READ_ONLY, "cards:order"],
+        allowed_scopes=wanted,
         reason="Checked the company register",
     )
     application.refresh_from_db()
@@ -123,18 +124,13 @@ def test_a_review_is_audited_with_before_after_and_reason(alice):
 def test_a_money_moving_scope_needs_a_second_member_of_staff(alice):
     application = new_app(alice)
     first, second = StaffFactory(), StaffFactory()
+    wanted = [*scopes.READ_ONLY, "payments:internal"]
     proposal = application_review(
-        application=application,
-        staff=first,
-        verified=True,
-        allowed_scopes=[*scopes.READ_ONLY, "payments:internal"],
-        reason="Partner contract signed",
+        application=application, staff=first, verified=True, allowed_scopes=wanted, reason="Partner contract signed"
     )
     application.refresh_from_db()
     assert proposal is not None and "payments:internal" not in application.allowed_scope_list()
     assert application.verified  # the rest of the review took effect
-
-    from bank.core.errors import DomainError
 
     with pytest.raises(DomainError, match="second member of staff"):
         scope_request_approve(request=proposal, staff=first, reason="Me again")
@@ -165,8 +161,6 @@ def test_a_developers_request_for_money_needs_two_staff_approvals(alice):
 
 
 def test_suspension_is_refused_twice_and_lifting_needs_a_suspension(alice):
-    from bank.core.errors import DomainError
-
     application = new_app(alice)
     staff = StaffFactory()
     with pytest.raises(DomainError, match="not suspended"):
