@@ -43,8 +43,9 @@ class Receiver:
 
 
 @contextlib.contextmanager
-def receiving(port: int = 0) -> Iterator[Receiver]:
-    """A receiver at http://127.0.0.1:PORT/, stopped when the block ends."""
+def receiving(port: int = 0, behaviour: Behaviour | None = None) -> Iterator[Receiver]:
+    """A receiver at http://127.0.0.1:PORT/ that answers as `behaviour` says (204 at once unless
+    told otherwise; a test may change it on the way), stopped when the block ends."""
     state: list[Receiver] = []
 
     class Handler(BaseHTTPRequestHandler):
@@ -69,7 +70,7 @@ def receiving(port: int = 0) -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
-    state.append(Receiver(url=f"http://127.0.0.1:{server.server_address[1]}"))
+    state.append(Receiver(url=f"http://127.0.0.1:{server.server_address[1]}", behaviour=behaviour or Behaviour()))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -358,8 +358,7 @@ def test_a_developer_follows_a_failing_callback_and_sends_it_again(page, alice, 
     page.goto(f"/developers/{application.pk}/")
     page.get_by_role("button", name="Create a signing secret").click()
     expect(page.locator("code.secret")).to_contain_text("whsec_")
-    with receiving() as receiver:
-        receiver.behaviour = Behaviour(status=503)
+    with receiving(behaviour=Behaviour(status=503)) as receiver:
         notification_filter_create(connection=connection, category="PAYMENT", target=receiver.url + "/hook")
         pay(alice, main, "5.00", savings.iban)
         outbox_relay()  # the scheduler's work; the test's task backend runs the delivery at once

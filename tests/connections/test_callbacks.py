@@ -286,8 +286,7 @@ def test_a_redirect_is_not_followed(shop, alice, committed):
 def test_a_slow_receiver_times_out_and_is_retried(shop, alice, settings, committed):
     settings.CALLBACK_TIMEOUT = 0.3
     app, main, savings = shop
-    with receiving() as receiver:
-        receiver.behaviour = Behaviour(delay=1.0)
+    with receiving(behaviour=Behaviour(delay=1.0)) as receiver:
         subscribe(app, receiver.url + "/hook")
         with committed():
             pay(alice, main, savings)
@@ -338,8 +337,7 @@ def test_after_a_day_of_retries_a_delivery_fails(shop, alice, settings, committe
     settings.CALLBACK_RETRY_SCHEDULE = [1, 2]
     assert sum([5, 300, 1800, 7200, 18000, 36000, 36000]) > 24 * 3600  # the production schedule
     app, main, savings = shop
-    with receiving() as receiver:
-        receiver.behaviour = Behaviour(status=503)
+    with receiving(behaviour=Behaviour(status=503)) as receiver:
         subscribe(app, receiver.url + "/hook")
         with committed():
             pay(alice, main, savings)
@@ -353,8 +351,7 @@ def test_a_target_failing_for_three_days_is_disabled_and_its_developer_told(shop
     app, main, savings = shop
     application = app.connection.application
     Application.objects.filter(pk=application.pk).update(user=alice)
-    with receiving() as receiver:
-        receiver.behaviour = Behaviour(status=500)
+    with receiving(behaviour=Behaviour(status=500)) as receiver:
         subscribe(app, receiver.url + "/hook")
         NotificationFilter.objects.update(failing_since=timezone.now() - timedelta(days=3, seconds=1))
         with committed():
@@ -415,8 +412,7 @@ def test_a_developer_sees_the_deliveries_and_sends_one_again(shop, alice, bob, c
     Application.objects.filter(pk=application.pk).update(user=alice)
     client = Client()
     client.force_login(alice)
-    with receiving() as receiver:
-        receiver.behaviour = Behaviour(status=500)
+    with receiving(behaviour=Behaviour(status=500)) as receiver:
         subscribe(app, receiver.url + "/hook")
         with committed():
             pay(alice, main, savings)
