@@ -1,16 +1,20 @@
 """HTTP helpers that the customer's pages, the OAuth pages and the API share: the 303 redirect after a
-form, the request type of a logged-in page, RFC 9457 problem details, and the 404 and 500 handlers
-(problem details under /api/, the bank's HTML pages elsewhere)."""
+form (with the outcome of what it asked as a message), the request type of a logged-in page, RFC 9457
+problem details, and the 404 and 500 handlers (problem details under /api/, the bank's HTML pages
+elsewhere)."""
+
+from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.models import User
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views import defaults
 
-from .errors import ErrorCode
+from .errors import DomainError, ErrorCode, NotFound
 
 
 class AuthenticatedHttpRequest(HttpRequest):
@@ -62,6 +66,21 @@ def see_other(to: str, *args: int | str) -> HttpResponse:
     response = redirect(to, *args)
     response.status_code = 303
     return response
+
+
+def act_and_see_other(request: HttpRequest, act: Callable[[], str], to: str, *args: int | str) -> HttpResponse:
+    """Carry out what a posted form asks and go back to a page (303), with the outcome as a message:
+    the sentence `act` returns, or the refusal's own message. Something the user may not see (a
+    `NotFound`: another customer's draft, passkey, invitation) is a 404, as if it did not exist."""
+    try:
+        done = act()
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+    return see_other(to, *args)
 
 
 def problem_type(code: str) -> str:

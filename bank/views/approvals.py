@@ -4,17 +4,14 @@ Paying needs a second factor (strong customer authentication): the customer's pa
 exactly what is paid (bank.services.passkeys), or, for a customer without one, the password again
 (bank.services.security)."""
 
-from collections.abc import Callable
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from bank.core.errors import DomainError, NotFound
-from bank.core.http import AuthenticatedHttpRequest, no_store_json, see_other, session_key_of
+from bank.core.http import AuthenticatedHttpRequest, act_and_see_other, no_store_json, see_other, session_key_of
 from bank.forms import PayForm, RejectForm, form_errors
 from bank.selectors import (
     active_accounts_of,
@@ -36,20 +33,6 @@ from bank.services.passkeys import (
 from bank.services.payment_requests import request_response_accept, request_response_reject
 
 from .passkeys import approval_options, wants_options
-
-
-def _answer(request: AuthenticatedHttpRequest, act: Callable[[], str], *, back_to: str) -> HttpResponse:
-    """Carry out one of the customer's answers and go back to the list, with its outcome as a
-    message. Another customer's draft or request does not exist for this one (404)."""
-    try:
-        done = act()
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, done)
-    return see_other(back_to)
 
 
 def _second_factor(request: AuthenticatedHttpRequest, approval: Approval, *, password: str) -> None:
@@ -91,7 +74,7 @@ def draft_payment_approve(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
         draft = draft_payment_accept(draft_id=pk, customer=request.user)
         return f"Approved and paid: draft {draft.pk} from {draft.monetary_account.description}."
 
-    return _answer(request, approve, back_to="draft-payments")
+    return act_and_see_other(request, approve, "draft-payments")
 
 
 @login_required
@@ -106,7 +89,7 @@ def draft_payment_reject_view(request: AuthenticatedHttpRequest, pk: int) -> Htt
         draft_payment_reject(draft_id=pk, customer=request.user, reason=form.cleaned_data["reason"])
         return "Rejected. Nothing was paid; the app can see your reason."
 
-    return _answer(request, reject, back_to="draft-payments")
+    return act_and_see_other(request, reject, "draft-payments")
 
 
 @login_required
@@ -148,7 +131,7 @@ def payment_request_pay(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
         response = request_response_accept(response_id=pk, customer=request.user, source=source)
         return f"Paid €{response.inquiry.amount} from {source.description}."
 
-    return _answer(request, pay, back_to="payment-requests")
+    return act_and_see_other(request, pay, "payment-requests")
 
 
 @login_required
@@ -158,4 +141,4 @@ def payment_request_reject(request: AuthenticatedHttpRequest, pk: int) -> HttpRe
         request_response_reject(response_id=pk, customer=request.user)
         return "Rejected. Nothing was paid."
 
-    return _answer(request, reject, back_to="payment-requests")
+    return act_and_see_other(request, reject, "payment-requests")

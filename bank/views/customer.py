@@ -1,15 +1,13 @@
 """The logged-in customer's pages: home, profile, settings, security, and answering joint-account
 invitations."""
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from bank.core.errors import DomainError, NotFound
-from bank.core.http import AuthenticatedHttpRequest, see_other
+from bank.core.http import AuthenticatedHttpRequest, act_and_see_other
 from bank.core.replica import replica_reads
 from bank.selectors import accounts_of, passkeys_of, pending_invitations, recent_payments, security_events_of
 from bank.services.accounts import co_owner_answer
@@ -38,16 +36,12 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_POST
 def invitation_answer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     accept = request.POST.get("answer") == "accept"
-    try:
-        invitation = co_owner_answer(invitation_id=pk, customer=request.user, accept=accept)
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        name = invitation.account.description
-        messages.success(request, f"You now co-own “{name}”." if accept else f"You declined “{name}”.")
-    return see_other("home")
+
+    def answer() -> str:
+        name = co_owner_answer(invitation_id=pk, customer=request.user, accept=accept).account.description
+        return f"You now co-own “{name}”." if accept else f"You declined “{name}”."
+
+    return act_and_see_other(request, answer, "home")
 
 
 @login_required

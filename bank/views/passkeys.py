@@ -12,13 +12,20 @@ from datetime import timedelta
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from bank.core.errors import DomainError, NotFound
-from bank.core.http import AuthenticatedHttpRequest, client_address, no_store_json, see_other, session_key_of
+from bank.core.http import (
+    AuthenticatedHttpRequest,
+    act_and_see_other,
+    client_address,
+    no_store_json,
+    see_other,
+    session_key_of,
+)
 from bank.core.limits import Limit
 from bank.selectors import passkeys_of
 from bank.services.passkeys import (
@@ -67,51 +74,39 @@ def passkeys(request: AuthenticatedHttpRequest) -> HttpResponse:
 def passkey_add_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     if wants_options(request):
         return no_store_json(registration_answer(customer=request.user, session_key=session_key_of(request)))
-    try:
+
+    def add() -> str:
         passkey = passkey_add(
             customer=request.user,
             session_key=session_key_of(request),
             name=request.POST.get("name", ""),
             credential=request.POST.get(CREDENTIAL_FIELD, ""),
         )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Passkey “{passkey.name}” added. Payments now ask for it.")
-    return see_other("passkeys")
+        return f"Passkey “{passkey.name}” added. Payments now ask for it."
+
+    return act_and_see_other(request, add, "passkeys")
 
 
 @login_required
 @require_POST
 def passkey_rename_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    try:
+    def rename() -> str:
         passkey = passkey_rename(customer=request.user, passkey_id=pk, name=request.POST.get("name", ""))
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Renamed to “{passkey.name}”.")
-    return see_other("passkeys")
+        return f"Renamed to “{passkey.name}”."
+
+    return act_and_see_other(request, rename, "passkeys")
 
 
 @login_required
 @require_POST
 def passkey_remove_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    try:
+    def remove() -> str:
         passkey_remove(customer=request.user, passkey_id=pk, password=request.POST.get("password", ""))
-    except NotFound as exc:
-        raise Http404(exc.message) from exc
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request,
-            "Passkey removed."
-            if has_passkey(customer=request.user)
-            else "Passkey removed. You have none left: payments ask for your password again, and you log in with it.",
-        )
-    return see_other("passkeys")
+        if has_passkey(customer=request.user):
+            return "Passkey removed."
+        return "Passkey removed. You have none left: payments ask for your password again, and you log in with it."
+
+    return act_and_see_other(request, remove, "passkeys")
 
 
 # --- Logging in with a passkey ------------------------------------------------------------------

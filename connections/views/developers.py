@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from markdown_it import MarkdownIt
 
 from bank.core.errors import EXPLANATIONS, DomainError, ErrorCode
-from bank.core.http import AuthenticatedHttpRequest, see_other
+from bank.core.http import AuthenticatedHttpRequest, act_and_see_other, see_other
 from bank.selectors import accounts_of, sandbox_customers_of
 from bank.services.customers import SANDBOX_CUSTOMERS_MAX, sandbox_customer_create
 from connections import scopes
@@ -164,18 +164,17 @@ def developer_scope_request(request: AuthenticatedHttpRequest, application: Appl
     if not form.is_valid():
         messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
         return see_other("developer-edit", application.pk)
-    try:
+
+    def ask() -> str:
         scope_request_create(
             application=application,
             requested_by=request.user,
             scopes=form.cleaned_data["scopes"],
             reason=form.cleaned_data["reason"],
         )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "Asked. The bank's staff review it; the decision shows here.")
-    return see_other("developer-edit", application.pk)
+        return "Asked. The bank's staff review it; the decision shows here."
+
+    return act_and_see_other(request, ask, "developer-edit", application.pk)
 
 
 @own_app_page("POST")
