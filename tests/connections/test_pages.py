@@ -2,14 +2,17 @@
 
 import io
 import re
+import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import reverse
 
 from bank.models import AuditEvent, DraftPayment, DraftStatus
 from bank.services.drafts import draft_payment_create
 from connections.models import Application, Connection
+from connections.urls import own_app_urlpatterns
 from tests.connections.oauth_helpers import (
     api_get,
     consent,
@@ -311,6 +314,27 @@ def test_developers_see_and_edit_only_their_own_apps(client, alice, bob):
     assert client.get(f"/developers/{application.pk}/").status_code == 404
     assert client.post(f"/developers/{application.pk}/rotate-secret/").status_code == 404
     assert "Piggy Bank" not in client.get("/developers/").content.decode()
+
+
+@pytest.mark.parametrize("pattern", own_app_urlpatterns, ids=lambda pattern: pattern.name)
+def test_every_page_about_an_app_is_a_404_for_another_developer(client, alice, bob, pattern):
+    """Each of the pages under developers/<pk>/, present and future, answers another developer as if
+    the app did not exist, and changes nothing."""
+    client.force_login(alice)
+    register(client)
+    application = Application.objects.get()
+    client.force_login(bob)
+    before = (application.client_secret, application.name, AuditEvent.objects.count())
+    kwargs = {"pk": application.pk}
+    if "delivery_id" in pattern.pattern.converters:
+        kwargs["delivery_id"] = uuid.uuid4()
+    url = reverse(pattern.name, kwargs=kwargs)
+
+    answers = {client.get(url).status_code, client.post(url, {"name": "Stolen", "overlap_days": "0"}).status_code}
+
+    assert 404 in answers and answers <= {404, 405}
+    application.refresh_from_db()
+    assert (application.client_secret, application.name, AuditEvent.objects.count()) == before
 
 
 def test_a_developer_cannot_widen_the_scopes_or_verify_their_app(client, alice):
