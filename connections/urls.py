@@ -7,7 +7,7 @@ Only these OAuth endpoints are mounted: no self-service client registration, no 
 dynamic registration.
 """
 
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from .views import connections, developers, oauth
 
@@ -38,7 +38,7 @@ own_app_urlpatterns = [
     path("scope-requests/", developers.developer_scope_request, name="developer-scope-request"),
 ]
 
-page_urlpatterns = [
+page_urlpatterns: list[URLPattern | URLResolver] = [
     path(CONNECTIONS, connections.connections_list, name="connections"),
     path(f"{CONNECTIONS}history/", connections.connections_history, name="connections-history"),
     path(f"{CONNECTIONS}<int:pk>/", connections.connection_detail, name="connection-detail"),
