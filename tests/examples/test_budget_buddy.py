@@ -209,6 +209,7 @@ def test_the_fapi_mode_connects_with_par_private_key_jwt_and_dpop(alice, servers
 
         csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
         assert csrf
+        assert browser.post(f"{app_url}/fapi/disconnect", data={"csrf": "forged"}).status_code == 403
         done = browser.post(f"{app_url}/fapi/disconnect", data={"csrf": csrf.group(1)})
         assert "Disconnected." in done.text
         connection.refresh_from_db()
