@@ -1,18 +1,23 @@
-"""HTTP helpers that the customer's pages, the OAuth pages and the API share: the 303 redirect after a
-form (with the outcome of what it asked as a message), the request type of a logged-in page, RFC 9457
-problem details, and the 404 and 500 handlers (problem details under /api/, the bank's HTML pages
-elsewhere)."""
+"""HTTP helpers that the customer's pages, the OAuth pages and the API share: the decorator and the
+request type of a logged-in page, the 303 redirect after a form (with the outcome of what it asked as
+a message), RFC 9457 problem details, and the 404 and 500 handlers (problem details under /api/, the
+bank's HTML pages elsewhere)."""
 
+import functools
 from collections.abc import Callable
+from typing import Concatenate
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.views import defaults
+from django.views.decorators.http import require_http_methods
 
 from .errors import DomainError, ErrorCode, NotFound
 
@@ -21,6 +26,34 @@ class AuthenticatedHttpRequest(HttpRequest):
     """The request of a page behind `login_required`: its user is a real, logged-in one."""
 
     user: User
+
+
+type View[Q: HttpRequest, **P] = Callable[Concatenate[Q, P], HttpResponse]
+type Page[**P] = View[AuthenticatedHttpRequest, P]
+
+
+def never_cached[Q: HttpRequest, **P](view: View[Q, P]) -> View[Q, P]:
+    """Django's `never_cache`, except where the view already said how its answer may be kept (the
+    JSON step of a passkey form says `no-store` itself)."""
+
+    @functools.wraps(view)
+    def answer(request: Q, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response
+
+    return answer
+
+
+def customer_page[**P](*methods: str) -> Callable[[Page[P]], Page[P]]:
+    """A page of the logged-in customer: a login first, never cached (it shows their money, and the
+    back button of a shared computer must not show it after logout), and only these methods (405)."""
+
+    def decorate(view: Page[P]) -> Page[P]:
+        return login_required(never_cached(require_http_methods(list(methods))(view)))
+
+    return decorate
 
 
 def signed_in_user(request: HttpRequest) -> User:

@@ -5,13 +5,17 @@ exactly what is paid (bank.services.passkeys), or, for a customer without one, t
 (bank.services.security)."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 
-from bank.core.http import AuthenticatedHttpRequest, act_and_see_other, no_store_json, see_other, session_key_of
+from bank.core.http import (
+    AuthenticatedHttpRequest,
+    act_and_see_other,
+    customer_page,
+    no_store_json,
+    see_other,
+    session_key_of,
+)
 from bank.forms import PayForm, RejectForm, form_errors
 from bank.selectors import (
     active_accounts_of,
@@ -45,8 +49,7 @@ def _second_factor(request: AuthenticatedHttpRequest, approval: Approval, *, pas
     )
 
 
-@login_required
-@never_cache
+@customer_page("GET")
 def draft_payments(request: AuthenticatedHttpRequest) -> HttpResponse:
     customer = request.user
     return render(
@@ -60,8 +63,7 @@ def draft_payments(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
+@customer_page("POST")
 def draft_payment_approve(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     def approval() -> Approval:  # what the customer approves, read again from the database
         return draft_approval(customer=request.user, draft_id=pk)
@@ -77,8 +79,7 @@ def draft_payment_approve(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
     return act_and_see_other(request, approve, "draft-payments")
 
 
-@login_required
-@require_POST
+@customer_page("POST")
 def draft_payment_reject_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = RejectForm(request.POST)
     if not form.is_valid():
@@ -92,8 +93,7 @@ def draft_payment_reject_view(request: AuthenticatedHttpRequest, pk: int) -> Htt
     return act_and_see_other(request, reject, "draft-payments")
 
 
-@login_required
-@never_cache
+@customer_page("GET")
 def payment_requests(request: AuthenticatedHttpRequest) -> HttpResponse:
     customer = request.user
     return render(
@@ -109,8 +109,7 @@ def payment_requests(request: AuthenticatedHttpRequest) -> HttpResponse:
     )
 
 
-@login_required
-@require_POST
+@customer_page("POST")
 def payment_request_pay(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     form = PayForm(request.POST, customer=request.user)
     if not form.is_valid():
@@ -134,8 +133,7 @@ def payment_request_pay(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     return act_and_see_other(request, pay, "payment-requests")
 
 
-@login_required
-@require_POST
+@customer_page("POST")
 def payment_request_reject(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     def reject() -> str:
         request_response_reject(response_id=pk, customer=request.user)

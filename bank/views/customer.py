@@ -1,21 +1,17 @@
 """The logged-in customer's pages: home, profile, settings, security, and answering joint-account
 invitations."""
 
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 
-from bank.core.http import AuthenticatedHttpRequest, act_and_see_other
+from bank.core.http import AuthenticatedHttpRequest, act_and_see_other, customer_page
 from bank.core.replica import replica_reads
 from bank.selectors import accounts_of, passkeys_of, pending_invitations, recent_payments, security_events_of
 from bank.services.accounts import co_owner_answer
 from connections.selectors import active_connections_of
 
 
-@login_required
-@never_cache
+@customer_page("GET")
 def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     customer = request.user
     with replica_reads(customer_id=customer.pk):
@@ -32,8 +28,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
         )
 
 
-@login_required
-@require_POST
+@customer_page("POST")
 def invitation_answer(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     accept = request.POST.get("answer") == "accept"
 
@@ -44,20 +39,17 @@ def invitation_answer(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
     return act_and_see_other(request, answer, "home")
 
 
-@login_required
-@never_cache
+@customer_page("GET")
 def profile(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "bank/profile.html")
 
 
-@login_required
-@never_cache
+@customer_page("GET")
 def profile_settings(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "bank/settings.html")
 
 
-@login_required
-@never_cache
+@customer_page("GET")
 def security(request: AuthenticatedHttpRequest) -> HttpResponse:
     customer = request.user
     return render(

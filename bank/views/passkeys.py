@@ -11,10 +11,8 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from bank.core.errors import DomainError, NotFound
@@ -22,6 +20,8 @@ from bank.core.http import (
     AuthenticatedHttpRequest,
     act_and_see_other,
     client_address,
+    customer_page,
+    never_cached,
     no_store_json,
     see_other,
     session_key_of,
@@ -63,14 +63,12 @@ def approval_options(request: AuthenticatedHttpRequest, approval: Callable[[], A
 # --- Profile → Settings → Security → Passkeys ------------------------------------------------------
 
 
-@login_required
-@never_cache
+@customer_page("GET")
 def passkeys(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "bank/passkeys.html", {"passkeys": passkeys_of(customer=request.user)})
 
 
-@login_required
-@require_POST
+@customer_page("POST")
 def passkey_add_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     if wants_options(request):
         return no_store_json(registration_answer(customer=request.user, session_key=session_key_of(request)))
@@ -87,8 +85,7 @@ def passkey_add_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     return act_and_see_other(request, add, "passkeys")
 
 
-@login_required
-@require_POST
+@customer_page("POST")
 def passkey_rename_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     def rename() -> str:
         passkey = passkey_rename(customer=request.user, passkey_id=pk, name=request.POST.get("name", ""))
@@ -97,8 +94,7 @@ def passkey_rename_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
     return act_and_see_other(request, rename, "passkeys")
 
 
-@login_required
-@require_POST
+@customer_page("POST")
 def passkey_remove_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     def remove() -> str:
         passkey_remove(customer=request.user, passkey_id=pk, password=request.POST.get("password", ""))
@@ -116,6 +112,7 @@ def passkey_remove_view(request: AuthenticatedHttpRequest, pk: int) -> HttpRespo
 LOGIN_CHALLENGES = Limit(name="passkey-login-challenges", attempts=20, window=timedelta(minutes=1))
 
 
+@never_cached  # as Django's LoginView
 @require_POST
 def passkey_login(request: HttpRequest) -> HttpResponse:
     """Log in with a discoverable passkey (the password form stays beside it). A refused passkey

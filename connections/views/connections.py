@@ -2,14 +2,11 @@
 connections). Every page starts from the logged-in customer: another customer's connection is a 404."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods
 
 from bank.core.errors import DomainError
-from bank.core.http import AuthenticatedHttpRequest, see_other
+from bank.core.http import AuthenticatedHttpRequest, customer_page, see_other
 from bank.core.replica import replica_reads
 from connections.forms import SharedAccountsForm
 from connections.models import RevokedBy
@@ -24,8 +21,7 @@ from connections.selectors import (
 from connections.services.connections import connection_revoke, connection_set_accounts
 
 
-@login_required
-@never_cache
+@customer_page("GET")
 def connections_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     with replica_reads(customer_id=request.user.pk):
         return render(
@@ -38,9 +34,7 @@ def connections_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         )
 
 
-@login_required
-@never_cache
-@require_http_methods(["GET", "POST"])
+@customer_page("GET", "POST")
 def connection_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(connections_of(customer=request.user), pk=pk)
     form = SharedAccountsForm(
@@ -63,9 +57,7 @@ def connection_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpRespons
     )
 
 
-@login_required
-@never_cache
-@require_http_methods(["GET", "POST"])
+@customer_page("GET", "POST")
 def connection_revoke_confirm(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(connections_of(customer=request.user), pk=pk)
     if not connection.is_active:
@@ -77,8 +69,7 @@ def connection_revoke_confirm(request: AuthenticatedHttpRequest, pk: int) -> Htt
     return render(request, "connections/revoke.html", {"connection": connection, "pending_drafts": pending})
 
 
-@login_required
-@never_cache
+@customer_page("GET")
 def connection_revoked(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     connection = get_object_or_404(connections_of(customer=request.user), pk=pk)
     if connection.is_active:
@@ -88,7 +79,6 @@ def connection_revoked(request: AuthenticatedHttpRequest, pk: int) -> HttpRespon
     )
 
 
-@login_required
-@never_cache
+@customer_page("GET")
 def connections_history(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "connections/history.html", {"connections": ended_connections_of(customer=request.user)})

@@ -9,18 +9,16 @@ from typing import Concatenate
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET
 from markdown_it import MarkdownIt
 
 from bank.core.errors import EXPLANATIONS, DomainError, ErrorCode
-from bank.core.http import AuthenticatedHttpRequest, act_and_see_other, see_other
+from bank.core.http import AuthenticatedHttpRequest, act_and_see_other, customer_page, see_other
 from bank.selectors import accounts_of, sandbox_customers_of
 from bank.services.customers import SANDBOX_CUSTOMERS_MAX, sandbox_customer_create
 from connections import scopes
@@ -56,7 +54,7 @@ def own_app_page[**P](*methods: str) -> Callable[[AppPage[P]], UrlView[P]]:
             application = get_object_or_404(applications_of(developer=request.user), pk=pk)
             return view(request, application, *args, **kwargs)
 
-        return login_required(never_cache(require_http_methods(list(methods))(page)))
+        return customer_page(*methods)(page)
 
     return decorate
 
@@ -70,8 +68,7 @@ def _secret_page(
     )
 
 
-@login_required
-@never_cache
+@customer_page("GET")
 def developers(request: AuthenticatedHttpRequest) -> HttpResponse:
     context = {
         "applications": applications_of(developer=request.user),
@@ -82,9 +79,7 @@ def developers(request: AuthenticatedHttpRequest) -> HttpResponse:
     return render(request, "connections/developers.html", context)
 
 
-@login_required
-@never_cache
-@require_POST
+@customer_page("POST")
 def developer_test_customer_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A test customer with demo money (sandbox only); its password is shown on this page only."""
     if not settings.BANK_SANDBOX:
@@ -99,9 +94,7 @@ def developer_test_customer_new(request: AuthenticatedHttpRequest) -> HttpRespon
     return render(request, "connections/developer_test_customer.html", context)
 
 
-@login_required
-@never_cache
-@require_http_methods(["GET", "POST"])
+@customer_page("GET", "POST")
 def developer_new(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = ApplicationForm(
         request.POST if request.method == "POST" else None,

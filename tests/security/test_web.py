@@ -59,6 +59,23 @@ def test_every_url_needs_a_login_unless_it_is_reviewed_public(client):
             assert client.get("/" + route).status_code == 200, route
 
 
+def test_every_page_behind_the_login_is_never_cached_and_takes_only_its_methods(client, alice):
+    """A page that shows a customer's money must not stay in a shared computer's cache after logout,
+    and a page answers only the methods it was written for. No page takes PATCH, so asking with it
+    shows both at once, changes nothing and needs no object to exist (bank.core.http.customer_page)."""
+    client.force_login(alice)
+    pages = [
+        route
+        for route, _ in all_routes()
+        if route not in PUBLIC and route not in CLIENT_AUTHENTICATED and not route.startswith(("admin/", "api/"))
+    ]
+    assert len(pages) > 30
+    for route in pages:
+        response = client.patch(concrete(route))
+        assert response.status_code == 405, (route, response.status_code)
+        assert "no-store" in response.get("Cache-Control", ""), route
+
+
 @pytest.fixture
 def customer(client, alice, bob):
     main = make_account(alice, balance="100.00")
