@@ -66,6 +66,11 @@ def is_sandbox_customer(*, customer_id: int) -> bool:
     return SandboxCustomer.objects.filter(customer_id=customer_id).exists()
 
 
+def sandbox_customer_ids(*, among: set[int]) -> set[int]:
+    """Which of these customers the sandbox made (one query)."""
+    return set(SandboxCustomer.objects.filter(customer_id__in=among).values_list("customer_id", flat=True))
+
+
 def sandbox_customers_of(*, developer: User) -> QuerySet[SandboxCustomer]:
     return SandboxCustomer.objects.filter(developer=developer).select_related("customer").order_by("created")
 

@@ -44,6 +44,7 @@ class ErrorCode(StrEnum):
     ALREADY_ANSWERED = "already_answered"
     IBAN_ALLOCATION_FAILED = "iban_allocation_failed"
     INVALID_DEPOSIT = "invalid_deposit"
+    SANDBOX_MONEY = "sandbox_money"
     # Payments and drafts
     USE_DRAFT_PAYMENT = "use_draft_payment"
     INVALID_ENTRIES = "invalid_entries"
@@ -151,6 +152,9 @@ EXPLANATIONS: dict[ErrorCode, str] = {
     ErrorCode.IBAN_ALLOCATION_FAILED: "The bank could not allocate a new IBAN just now. Retry with the same "
     "Idempotency-Key.",
     ErrorCode.INVALID_DEPOSIT: "A deposit must be made into an account of the bank.",
+    ErrorCode.SANDBOX_MONEY: "A sandbox test customer's money stays among test customers: it is never paid to a "
+    "real customer or to an IBAN outside the bank, and a real customer never pays a test customer. Test with "
+    "another test customer as the counterparty.",
     ErrorCode.USE_DRAFT_PAYMENT: "With `payments:internal` an app moves money only between the customer's own "
     "accounts. To pay anyone else, create a draft payment (`payments:draft`) for the customer to approve.",
     ErrorCode.INVALID_ENTRIES: "A draft payment has 1 to 25 entries, each with an amount and a counterparty.",

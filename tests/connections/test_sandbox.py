@@ -7,16 +7,17 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from bank.core.errors import PermissionDenied
-from bank.models import AccountType, AuditEvent, MonetaryAccount, SandboxCustomer
+from bank.core.errors import ErrorCode, PermissionDenied
+from bank.models import AccountType, AuditEvent, MonetaryAccount, Payment, RequestResponse, SandboxCustomer
 from bank.services.customers import SANDBOX_CUSTOMERS_MAX
+from bank.services.payment_requests import request_response_accept
 from bank.vocabulary import AuditAction
 from connections.models import Connection
 from connections.scopes import READ_ONLY
 from connections.services.callbacks import notification_filter_create
 from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import CLIENT_ID, api_get, authorize_url, consent, exchange, make_application
-from tests.factories import make_account, transfer_body
+from tests.factories import make_account, pay, request_money, transfer_body
 
 pytestmark = pytest.mark.django_db
 
@@ -77,6 +78,46 @@ def test_without_the_sandbox_there_are_no_test_customers(alice):
     assert "Make a test customer" not in client.get("/developers/").content.decode()
     assert client.post("/developers/test-customers/").status_code == 404
     assert not SandboxCustomer.objects.exists()
+
+
+def test_sandbox_money_stays_among_test_customers(sandbox, alice, bob, django_user_model):
+    """A test customer's money is demo money. Paying it to a real customer (its own developer too) or
+    out of the bank is refused and nothing moves, and no real customer pays a test customer; test
+    customers pay each other. Turning the sandbox off changes none of that."""
+    developer = Client()
+    tester, other = (django_user_model.objects.get(username=make_test_customer(developer, alice)[0]) for _ in "ab")
+    main, savings = MonetaryAccount.objects.filter(owner=tester).order_by("id")
+    others = MonetaryAccount.objects.filter(owner=other).order_by("id").first()
+    alices, bobs = make_account(alice, balance="50.00"), make_account(bob)
+
+    pay(tester, main, "10.00", others.iban)
+    pay(tester, main, "5.00", savings.iban)
+    booked = Payment.objects.count()
+    for real in (
+        alices.iban,
+        {"type": "EMAIL", "value": "bob@example.com"},
+        {"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Shop"},
+    ):
+        with pytest.raises(PermissionDenied) as refused:
+            pay(tester, main, "1.00", real)
+        assert refused.value.code == ErrorCode.SANDBOX_MONEY, real
+    with pytest.raises(PermissionDenied):
+        pay(alice, alices, "1.00", main.iban)
+
+    # A real customer's payment request is not paid with sandbox money either; it stays open.
+    request_money(alice, alices, "5.00", {"type": "EMAIL", "value": tester.email})
+    response = RequestResponse.objects.get(monetary_account__owner=tester)
+    sandbox.BANK_SANDBOX = False
+    with pytest.raises(PermissionDenied):
+        request_response_accept(response_id=response.pk, customer=tester, source=main)
+    with pytest.raises(PermissionDenied):
+        pay(tester, main, "1.00", bobs.iban)
+
+    assert Payment.objects.count() == booked
+    response.refresh_from_db()
+    assert response.status == "PENDING"
+    balances = MonetaryAccount.objects.in_bulk([main.pk, alices.pk, bobs.pk])
+    assert [balances[a.pk].balance for a in (main, alices, bobs)] == [Decimal("985.00"), Decimal("50.00"), 0]
 
 
 def test_a_test_customer_grants_an_unreviewed_app_a_money_scope_and_it_moves_money(sandbox, alice, django_user_model):
