@@ -4,6 +4,7 @@ committed: Django's email framework (the console locally, SMTP from the environm
 from django.core.mail import send_mail
 from django.db import transaction
 from django.tasks import task
+from django_tasks_db.backend import DatabaseBackend
 
 
 @task()
@@ -12,5 +13,13 @@ def email_send(*, to: list[str], subject: str, body: str) -> None:
 
 
 def email_on_commit(*, to: list[str], subject: str, body: str) -> None:
-    """Queue an email for when the caller's transaction commits (at once outside a transaction)."""
-    transaction.on_commit(lambda: email_send.enqueue(to=to, subject=subject, body=body), robust=True)
+    """Send an email once the caller's transaction commits, and only if it does.
+
+    With the task queue in the bank's own database (django-tasks-db, as deployed), the task is written
+    in the caller's transaction: it commits with the change or not at all, so a process that dies just
+    after the commit loses no email. Any other task backend is handed the email when the transaction
+    commits (at once outside a transaction)."""
+    if isinstance(email_send.get_backend(), DatabaseBackend):
+        email_send.enqueue(to=to, subject=subject, body=body)
+    else:
+        transaction.on_commit(lambda: email_send.enqueue(to=to, subject=subject, body=body), robust=True)

@@ -6,8 +6,10 @@ from decimal import Decimal
 
 import pytest
 from django.core import mail
+from django.db import transaction
 from django.test import Client
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from bank.models import AuditEvent, DraftPayment, DraftStatus, Event, IdempotencyKey, MonetaryAccount
 from bank.services.drafts import draft_payment_create
@@ -48,6 +50,26 @@ def test_connecting_an_app_that_may_move_money_is_emailed(alice, main, django_ca
     assert [m.to for m in mail.outbox] == [["alice@example.com"]]
     assert mail.outbox[0].subject == "An app can now move money for you"
     assert f"/profile/settings/security/app-connections/{connection.pk}/" in mail.outbox[0].body
+
+
+def test_an_alert_is_queued_in_the_transaction_of_its_change(alice, main, settings, django_capture_on_commit_callbacks):
+    """With the task queue in the bank's database (as deployed), an alert's task commits with the
+    change it tells of: a change that rolls back queues none, and a process that dies right after the
+    commit (here: the commit hooks never run) loses none. The worker sends it."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    money = ["accounts:read", "payments:internal"]
+    emails = DBTaskResult.objects.filter(task_path="bank.core.mail.email_send")
+    with pytest.raises(RuntimeError), transaction.atomic():
+        connection_grant(user=alice, application=make_application(), scopes=money, accounts=[main])
+        raise RuntimeError("something after the grant fails")
+    assert not emails.exists()
+
+    with django_capture_on_commit_callbacks(execute=False):
+        connection_grant(user=alice, application=make_application(client_id="mover"), scopes=money, accounts=[main])
+    queued = emails.get()
+    assert mail.outbox == []
+    queued.task.call(**queued.task_result.kwargs)  # what the worker does with it
+    assert [m.subject for m in mail.outbox] == ["An app can now move money for you"]
 
 
 def test_staff_revoking_or_suspending_is_emailed_with_the_reason(alice, bob, main, django_capture_on_commit_callbacks):
