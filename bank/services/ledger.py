@@ -30,14 +30,14 @@ from django.db.models.functions import Abs, Coalesce, Round
 from django.utils import timezone
 from schwifty import IBAN
 
-from bank.core.errors import ErrorCode, InsufficientFunds, PermissionDenied, ValidationFailed
+from bank.core.errors import ErrorCode, InsufficientFunds, ValidationFailed
 from bank.core.events import Audience, events_build
 from bank.models import AccountStatus, CounterpartyType, Event, MonetaryAccount, Movement, MovementKind, Payment
 from bank.money import format_amount
-from bank.selectors import ResolvedCounterparty, sandbox_customer_ids
+from bank.selectors import ResolvedCounterparty
 from bank.vocabulary import EventType
 
-from .rules import checked_amount, ensure_active
+from .rules import checked_amount, ensure_active, ensure_within_sandbox
 
 if TYPE_CHECKING:
     from django.db.backends.utils import _SQLType
@@ -69,7 +69,7 @@ def ledger_prepare(
         if account is not None:
             ensure_active(account)
     if source is not None:
-        _within_the_sandbox_boundary(source, target)
+        ensure_within_sandbox(account=source, counterparty=target)
 
     legs: list[tuple[MonetaryAccount, Decimal, ResolvedCounterparty]] = []
     if source is not None:
@@ -96,20 +96,6 @@ def ledger_prepare(
         )
         for account, signed, counterparty in legs
     ]
-
-
-def _within_the_sandbox_boundary(source: MonetaryAccount, target: ResolvedCounterparty) -> None:
-    """The sandbox's demo money never becomes real: a test customer pays only test customers, and no
-    real customer pays one. This holds with the sandbox turned off too (its test customers keep their
-    accounts), and whoever asks: the customer, an app, a co-owner of the account. Deposits are the
-    bank's own and pass."""
-    owners = {source.owner_id} | ({target.account.owner_id} if target.account is not None else set())
-    test_customers = sandbox_customer_ids(among=owners)
-    if test_customers and (test_customers != owners or target.account is None):
-        raise PermissionDenied(
-            "Sandbox money stays in the sandbox: a test customer pays and is paid only by test customers.",
-            code=ErrorCode.SANDBOX_MONEY,
-        )
 
 
 def ledger_post(payments: Sequence[Payment]) -> None:

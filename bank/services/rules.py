@@ -1,5 +1,6 @@
 """The checks that several services make, each written once: whose account it is, whether it is
-active, the savings rule, amounts and descriptions, and "lock a row the customer owns, or 404"."""
+active, the savings rule, the sandbox's boundary, amounts and descriptions, and "lock a row the
+customer owns, or 404"."""
 
 from decimal import Decimal
 
@@ -9,7 +10,7 @@ from django.db import models
 from bank.core.errors import ErrorCode, InvalidState, NotFound, PermissionDenied, ValidationFailed
 from bank.models import AccountStatus, AccountType, MonetaryAccount
 from bank.money import quantize
-from bank.selectors import ResolvedCounterparty, is_own_account
+from bank.selectors import ResolvedCounterparty, is_own_account, sandbox_customer_ids
 from bank.vocabulary import PAYMENT_DESCRIPTION_MAX
 
 
@@ -33,6 +34,23 @@ def ensure_savings_rule(*, customer: User, source: MonetaryAccount, target: Reso
         raise PermissionDenied(
             "Money leaves a savings account only for your own accounts.",
             code=ErrorCode.SAVINGS_ONLY_TO_OWN_ACCOUNTS,
+        )
+
+
+def ensure_within_sandbox(
+    *, account: MonetaryAccount, counterparty: ResolvedCounterparty, field: str | None = None
+) -> None:
+    """The sandbox's demo money never becomes real: a test customer pays, is paid by and asks money
+    only of test customers, and no real customer deals with one (an IBAN outside the bank is real).
+    This holds with the sandbox turned off too (its test customers keep their accounts), whoever
+    asks: the customer, an app, a co-owner of the account."""
+    owners = {account.owner_id} | ({counterparty.account.owner_id} if counterparty.account is not None else set())
+    test_customers = sandbox_customer_ids(among=owners)
+    if test_customers and (test_customers != owners or counterparty.account is None):
+        raise PermissionDenied(
+            "Sandbox money stays in the sandbox: a test customer deals only with other test customers.",
+            code=ErrorCode.SANDBOX_MONEY,
+            field=field,
         )
 
 

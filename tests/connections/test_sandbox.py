@@ -8,16 +8,15 @@ import pytest
 from django.test import Client
 
 from bank.core.errors import ErrorCode, PermissionDenied
-from bank.models import AccountType, AuditEvent, MonetaryAccount, Payment, RequestResponse, SandboxCustomer
+from bank.models import AccountType, AuditEvent, DraftPayment, MonetaryAccount, Payment, RequestInquiry, SandboxCustomer
 from bank.services.customers import SANDBOX_CUSTOMERS_MAX
-from bank.services.payment_requests import request_response_accept
 from bank.vocabulary import AuditAction
 from connections.models import Connection
 from connections.scopes import READ_ONLY
 from connections.services.callbacks import notification_filter_create
 from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import CLIENT_ID, api_get, authorize_url, consent, exchange, make_application
-from tests.factories import make_account, pay, request_money, transfer_body
+from tests.factories import make_account, pay, prepare_draft, request_money, transfer_body
 
 pytestmark = pytest.mark.django_db
 
@@ -83,7 +82,8 @@ def test_without_the_sandbox_there_are_no_test_customers(alice):
 def test_sandbox_money_stays_among_test_customers(sandbox, alice, bob, django_user_model):
     """A test customer's money is demo money. Paying it to a real customer (its own developer too) or
     out of the bank is refused and nothing moves, and no real customer pays a test customer; test
-    customers pay each other. Turning the sandbox off changes none of that."""
+    customers pay each other. Drafts and payment requests across the boundary are refused when they
+    are made, not when they would be paid. Turning the sandbox off changes none of that."""
     developer = Client()
     tester, other = (django_user_model.objects.get(username=make_test_customer(developer, alice)[0]) for _ in "ab")
     main, savings = MonetaryAccount.objects.filter(owner=tester).order_by("id")
@@ -92,30 +92,27 @@ def test_sandbox_money_stays_among_test_customers(sandbox, alice, bob, django_us
 
     pay(tester, main, "10.00", others.iban)
     pay(tester, main, "5.00", savings.iban)
-    booked = Payment.objects.count()
-    for real in (
-        alices.iban,
-        {"type": "EMAIL", "value": "bob@example.com"},
-        {"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Shop"},
-    ):
-        with pytest.raises(PermissionDenied) as refused:
-            pay(tester, main, "1.00", real)
-        assert refused.value.code == ErrorCode.SANDBOX_MONEY, real
-    with pytest.raises(PermissionDenied):
-        pay(alice, alices, "1.00", main.iban)
+    request_money(tester, main, "1.00", {"type": "EMAIL", "value": other.email})
+    booked, asked = Payment.objects.count(), RequestInquiry.objects.count()
+    outside = {"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Shop"}
 
-    # A real customer's payment request is not paid with sandbox money either; it stays open.
-    request_money(alice, alices, "5.00", {"type": "EMAIL", "value": tester.email})
-    response = RequestResponse.objects.get(monetary_account__owner=tester)
+    def refused(act, *args) -> str | None:
+        with pytest.raises(PermissionDenied) as refusal:
+            act(*args)
+        assert refusal.value.code == ErrorCode.SANDBOX_MONEY, args
+        return refusal.value.field
+
+    for real in ({"type": "IBAN", "value": alices.iban}, {"type": "EMAIL", "value": "bob@example.com"}, outside):
+        refused(pay, tester, main, "1.00", real)
+        assert refused(prepare_draft, tester, main, "1.00", real) == "entries.0.counterparty_alias"
+    assert refused(request_money, tester, main, "1.00", outside) == "counterparty_alias"
+    refused(request_money, alice, alices, "1.00", {"type": "EMAIL", "value": tester.email})
+    refused(pay, alice, alices, "1.00", main.iban)
     sandbox.BANK_SANDBOX = False
-    with pytest.raises(PermissionDenied):
-        request_response_accept(response_id=response.pk, customer=tester, source=main)
-    with pytest.raises(PermissionDenied):
-        pay(tester, main, "1.00", bobs.iban)
+    refused(pay, tester, main, "1.00", bobs.iban)
 
-    assert Payment.objects.count() == booked
-    response.refresh_from_db()
-    assert response.status == "PENDING"
+    assert (Payment.objects.count(), RequestInquiry.objects.count()) == (booked, asked)
+    assert not DraftPayment.objects.exists()
     balances = MonetaryAccount.objects.in_bulk([main.pk, alices.pk, bobs.pk])
     assert [balances[a.pk].balance for a in (main, alices, bobs)] == [Decimal("985.00"), Decimal("50.00"), 0]
 
