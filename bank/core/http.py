@@ -48,10 +48,12 @@ def never_cached[Q: HttpRequest, **P](view: View[Q, P]) -> View[Q, P]:
 
 def customer_page[**P](*methods: str) -> Callable[[Page[P]], Page[P]]:
     """A page of the logged-in customer: a login first, never cached (it shows their money, and the
-    back button of a shared computer must not show it after logout), and only these methods (405)."""
+    back button of a shared computer must not show it after logout), and only these methods (405
+    otherwise; a page that takes GET takes HEAD, its headers-only twin, too)."""
+    allowed = [*methods, "HEAD"] if "GET" in methods else list(methods)
 
     def decorate(view: Page[P]) -> Page[P]:
-        return login_required(never_cached(require_http_methods(list(methods))(view)))
+        return login_required(never_cached(require_http_methods(allowed)(view)))
 
     return decorate
 

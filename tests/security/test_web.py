@@ -74,6 +74,10 @@ def test_every_page_behind_the_login_is_never_cached_and_takes_only_its_methods(
         response = client.patch(concrete(route))
         assert response.status_code == 405, (route, response.status_code)
         assert "no-store" in response.get("Cache-Control", ""), route
+    # HEAD is GET's headers-only twin: a page that shows something takes it, a form's target does not.
+    home = client.head("/")
+    assert home.status_code == 200 and "no-store" in home["Cache-Control"]
+    assert client.head("/profile/settings/security/passkeys/add/").status_code == 405
 
 
 @pytest.fixture
