@@ -59,7 +59,8 @@ class SandboxCustomer(models.Model):
     customer = models.OneToOneField(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="sandbox_customer"
     )
-    developer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="sandbox_customers")
+    # PROTECT: the mark must not vanish with the developer, or the demo money would turn real.
+    developer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sandbox_customers")
     created = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -5,6 +5,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db.models import ProtectedError
 from django.test import Client
 
 from bank.core.errors import ErrorCode, PermissionDenied
@@ -115,6 +116,15 @@ def test_sandbox_money_stays_among_test_customers(sandbox, alice, bob, django_us
     assert not DraftPayment.objects.exists()
     balances = MonetaryAccount.objects.in_bulk([main.pk, alices.pk, bobs.pk])
     assert [balances[a.pk].balance for a in (main, alices, bobs)] == [Decimal("985.00"), Decimal("50.00"), 0]
+
+
+def test_a_test_customers_mark_outlives_its_developer(sandbox, alice):
+    """Deleting the developer never turns test customers into real ones (with real money)."""
+    make_test_customer(Client(), alice)
+    with pytest.raises(ProtectedError) as refused:
+        alice.delete()
+    assert any(isinstance(row, SandboxCustomer) for row in refused.value.protected_objects)
+    assert SandboxCustomer.objects.filter(developer=alice).exists()
 
 
 def test_a_test_customer_grants_an_unreviewed_app_a_money_scope_and_it_moves_money(sandbox, alice, django_user_model):
