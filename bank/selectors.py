@@ -144,6 +144,11 @@ class ResolvedCounterparty:
     def is_internal(self) -> bool:
         return self.account is not None
 
+    @property
+    def owner_id(self) -> int | None:
+        """The customer who owns the account; None outside the bank."""
+        return self.account.owner_id if self.account is not None else None
+
     def as_fields(self) -> dict[str, str]:
         """The counterparty as payments, draft entries and requests store it (their counterparty_* fields)."""
         return {"counterparty_type": self.type, "counterparty_value": self.value, "counterparty_name": self.name}

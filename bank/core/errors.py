@@ -153,8 +153,8 @@ EXPLANATIONS: dict[ErrorCode, str] = {
     "Idempotency-Key.",
     ErrorCode.INVALID_DEPOSIT: "A deposit must be made into an account of the bank.",
     ErrorCode.SANDBOX_MONEY: "A sandbox test customer's money stays among test customers: it is never paid to a "
-    "real customer or to an IBAN outside the bank, and a real customer never pays a test customer. Test with "
-    "another test customer as the counterparty.",
+    "real customer or to an IBAN outside the bank, a real customer never pays a test customer, and a joint "
+    "account has test customers only or none. Test with another test customer as the counterparty.",
     ErrorCode.USE_DRAFT_PAYMENT: "With `payments:internal` an app moves money only between the customer's own "
     "accounts. To pay anyone else, create a draft payment (`payments:draft`) for the customer to approve.",
     ErrorCode.INVALID_ENTRIES: "A draft payment has 1 to 25 entries, each with an amount and a counterparty.",

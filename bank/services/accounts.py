@@ -20,7 +20,7 @@ from bank.selectors import ResolvedCounterparty, is_sandbox_customer
 from bank.vocabulary import ACCOUNT_DESCRIPTION_MAX, AuditAction
 
 from .ledger import DEPOSIT_IBAN, ledger_post, ledger_prepare
-from .rules import lock_owned
+from .rules import ensure_within_sandbox, lock_owned
 
 if TYPE_CHECKING:
     from connections.models import Connection
@@ -53,6 +53,7 @@ def _co_owner(*, owner: User, type: str, co_owner_email: str | None) -> User | N
         )
     if co_owner.pk == owner.pk:
         raise ValidationFailed("You cannot be your own co-owner.", code=ErrorCode.CO_OWNER_IS_OWNER, field="co_owner")
+    ensure_within_sandbox(customer_id=owner.pk, other_id=co_owner.pk, field="co_owner")
     return co_owner
 
 

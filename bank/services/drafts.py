@@ -64,7 +64,9 @@ def draft_payment_create(
         if target.account is not None and target.account.pk == source.pk:
             raise ValidationFailed("An entry cannot pay the draft's own account.", code=ErrorCode.SAME_ACCOUNT)
         rules.ensure_savings_rule(customer=customer, source=source, target=target)
-        rules.ensure_within_sandbox(account=source, counterparty=target, field=f"entries.{index}.counterparty_alias")
+        rules.ensure_within_sandbox(
+            customer_id=source.owner_id, other_id=target.owner_id, field=f"entries.{index}.counterparty_alias"
+        )
         resolved.append((amount, target, description))
 
     with transaction.atomic():

@@ -69,7 +69,7 @@ def ledger_prepare(
         if account is not None:
             ensure_active(account)
     if source is not None:
-        ensure_within_sandbox(account=source, counterparty=target)
+        ensure_within_sandbox(customer_id=source.owner_id, other_id=target.owner_id)
 
     legs: list[tuple[MonetaryAccount, Decimal, ResolvedCounterparty]] = []
     if source is not None:

@@ -54,7 +54,7 @@ def request_inquiry_create(
         raise ValidationFailed(
             "You cannot request money from yourself.", code=ErrorCode.REQUEST_TO_SELF, field="counterparty_alias"
         )
-    rules.ensure_within_sandbox(account=account, counterparty=target, field="counterparty_alias")
+    rules.ensure_within_sandbox(customer_id=account.owner_id, other_id=target.owner_id, field="counterparty_alias")
     inquiry = RequestInquiry.objects.create(
         monetary_account=account,
         created_by=customer,

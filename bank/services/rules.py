@@ -37,16 +37,15 @@ def ensure_savings_rule(*, customer: User, source: MonetaryAccount, target: Reso
         )
 
 
-def ensure_within_sandbox(
-    *, account: MonetaryAccount, counterparty: ResolvedCounterparty, field: str | None = None
-) -> None:
-    """The sandbox's demo money never becomes real: a test customer pays, is paid by and asks money
-    only of test customers, and no real customer deals with one (an IBAN outside the bank is real).
-    This holds with the sandbox turned off too (its test customers keep their accounts), whoever
-    asks: the customer, an app, a co-owner of the account."""
-    owners = {account.owner_id} | ({counterparty.account.owner_id} if counterparty.account is not None else set())
-    test_customers = sandbox_customer_ids(among=owners)
-    if test_customers and (test_customers != owners or counterparty.account is None):
+def ensure_within_sandbox(*, customer_id: int, other_id: int | None, field: str | None = None) -> None:
+    """The sandbox's demo money never becomes real: a test customer pays, is paid by, asks money of
+    and shares an account only with test customers, and no real customer deals with one. `other_id`
+    is the other party's customer, None for an IBAN outside the bank (which is real). This holds
+    with the sandbox turned off too (its test customers keep their accounts), whoever asks: the
+    customer, an app, a co-owner of the account."""
+    parties = {customer_id} if other_id is None else {customer_id, other_id}
+    test_customers = sandbox_customer_ids(among=parties)
+    if test_customers and (test_customers != parties or other_id is None):
         raise PermissionDenied(
             "Sandbox money stays in the sandbox: a test customer deals only with other test customers.",
             code=ErrorCode.SANDBOX_MONEY,

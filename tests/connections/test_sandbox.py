@@ -83,8 +83,9 @@ def test_without_the_sandbox_there_are_no_test_customers(alice):
 def test_sandbox_money_stays_among_test_customers(sandbox, alice, bob, django_user_model):
     """A test customer's money is demo money. Paying it to a real customer (its own developer too) or
     out of the bank is refused and nothing moves, and no real customer pays a test customer; test
-    customers pay each other. Drafts and payment requests across the boundary are refused when they
-    are made, not when they would be paid. Turning the sandbox off changes none of that."""
+    customers pay each other. Drafts, payment requests and joint accounts across the boundary are
+    refused when they are made, not when they would be paid. Turning the sandbox off changes none of
+    that."""
     developer = Client()
     tester, other = (django_user_model.objects.get(username=make_test_customer(developer, alice)[0]) for _ in "ab")
     main, savings = MonetaryAccount.objects.filter(owner=tester).order_by("id")
@@ -97,9 +98,9 @@ def test_sandbox_money_stays_among_test_customers(sandbox, alice, bob, django_us
     booked, asked = Payment.objects.count(), RequestInquiry.objects.count()
     outside = {"type": "IBAN", "value": "NL91ABNA0417164300", "name": "Shop"}
 
-    def refused(act, *args) -> str | None:
+    def refused(act, *args, **kwargs) -> str | None:
         with pytest.raises(PermissionDenied) as refusal:
-            act(*args)
+            act(*args, **kwargs)
         assert refusal.value.code == ErrorCode.SANDBOX_MONEY, args
         return refusal.value.field
 
@@ -109,6 +110,10 @@ def test_sandbox_money_stays_among_test_customers(sandbox, alice, bob, django_us
     assert refused(request_money, tester, main, "1.00", outside) == "counterparty_alias"
     refused(request_money, alice, alices, "1.00", {"type": "EMAIL", "value": tester.email})
     refused(pay, alice, alices, "1.00", main.iban)
+    # A joint account has test customers only, or none.
+    assert refused(make_account, tester, type=AccountType.JOINT, co_owner_email=bob.email) == "co_owner"
+    refused(make_account, bob, type=AccountType.JOINT, co_owner_email=tester.email)
+    make_account(tester, type=AccountType.JOINT, co_owner_email=other.email)
     sandbox.BANK_SANDBOX = False
     refused(pay, tester, main, "1.00", bobs.iban)
 
