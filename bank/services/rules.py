@@ -43,6 +43,8 @@ def ensure_within_sandbox(*, customer_id: int, other_id: int | None, field: str 
     is the other party's customer, None for an IBAN outside the bank (which is real). This holds
     with the sandbox turned off too (its test customers keep their accounts), whoever asks: the
     customer, an app, a co-owner of the account."""
+    if other_id == customer_id:
+        return  # one customer's own accounts: nothing crosses (and no query on the common transfer)
     parties = {customer_id} if other_id is None else {customer_id, other_id}
     test_customers = sandbox_customer_ids(among=parties)
     if test_customers and (test_customers != parties or other_id is None):

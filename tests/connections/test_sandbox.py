@@ -5,8 +5,10 @@ import re
 from decimal import Decimal
 
 import pytest
+from django.db import connection as db_connection
 from django.db.models import ProtectedError
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from bank.core.errors import ErrorCode, PermissionDenied
 from bank.models import AccountType, AuditEvent, DraftPayment, MonetaryAccount, Payment, RequestInquiry, SandboxCustomer
@@ -17,7 +19,7 @@ from connections.scopes import READ_ONLY
 from connections.services.callbacks import notification_filter_create
 from connections.services.connections import connection_grant
 from tests.connections.oauth_helpers import CLIENT_ID, api_get, authorize_url, consent, exchange, make_application
-from tests.factories import make_account, pay, prepare_draft, request_money, transfer_body
+from tests.factories import main_and_savings, make_account, pay, prepare_draft, request_money, transfer_body
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +123,14 @@ def test_sandbox_money_stays_among_test_customers(sandbox, alice, bob, django_us
     assert not DraftPayment.objects.exists()
     balances = MonetaryAccount.objects.in_bulk([main.pk, alices.pk, bobs.pk])
     assert [balances[a.pk].balance for a in (main, alices, bobs)] == [Decimal("985.00"), Decimal("50.00"), 0]
+
+
+def test_a_transfer_between_ones_own_accounts_does_not_look_up_the_sandbox(alice):
+    """The common transfer cannot cross the boundary, so it costs no query for it."""
+    main, savings = main_and_savings(alice, "10.00")
+    with CaptureQueriesContext(db_connection) as queries:
+        pay(alice, main, "1.00", savings.iban)
+    assert not [query for query in queries if SandboxCustomer._meta.db_table in query["sql"]]
 
 
 def test_a_test_customers_mark_outlives_its_developer(sandbox, alice):
